@@ -1,0 +1,65 @@
+"""The console adapter: the channel ``console:local`` on stdin and stdout.
+
+For local use, scripting and tests (like Hubot's shell adapter): one command
+per line, with or without the ``/papers`` prefix; replies and digests printed
+as plain text; it ends cleanly at end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.app import Paperpost
+from bot.channel import CONSOLE_CHANNEL
+from bot.digest import Digest
+from bot.plain_text import paper_line
+from bot.replies import Reply
+
+CONSOLE_USER = "you"
+
+
+def render_reply(reply: Reply) -> str:
+    lines = []
+    if reply.announcement:
+        lines.append(f"[to the channel] @{CONSOLE_USER} {reply.announcement}")
+    if reply.text:
+        lines.append(("error: " if reply.is_error else "") + reply.text)
+    lines.extend(paper_line(i, p) for i, p in enumerate(reply.papers, 1))
+    return "\n".join(lines)
+
+
+def render_digest(digest: Digest) -> str:
+    lines = [f"== {digest.headline} ({len(digest.entries)} papers) =="]
+    for i, entry in enumerate(digest.entries, 1):
+        lines.append(paper_line(i, entry.paper))
+        lines.append(f"    {entry.why}")
+    return "\n".join(lines)
+
+
+class ConsolePlatform:
+    """Prints digests; the terminal keeps no history to search, so resume reprints."""
+
+    name = "console"
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out
+
+    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+        print(render_digest(digest), file=self._out or sys.stdout, flush=True)
+
+
+async def serve_console(core: Paperpost, *, stdin: TextIO | None = None,
+                        out: TextIO | None = None) -> None:
+    """Answer each line of ``stdin`` until end of input."""
+    stdin = stdin or sys.stdin
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            return
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        reply = await core.handle(CONSOLE_CHANNEL, line, user=CONSOLE_USER)
+        print(render_reply(reply), file=out or sys.stdout, flush=True)

@@ -1,0 +1,1 @@
+"""Paperpost's platform-neutral core: papers, search, channels, digests, delivery."""

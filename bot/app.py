@@ -1,0 +1,270 @@
+"""The Paperpost core: the one object adapters talk to.
+
+Commands in, replies out; digests scheduled, built and delivered through the
+platforms registered with it. The store is the truth: the schedule is rebuilt
+from it at start and after every settings change, and digests that fell due
+while Paperpost was down are caught up once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from bot.channel import ChannelKey
+from bot.channel_settings import ChannelSettings
+from bot.channels import ChannelRegistry
+from bot.commands import Command, parse_command
+from bot.config import Config
+from bot.day_refresh import DayRefresher, PaperSource
+from bot.digest import DayMatcher, Digest, DigestEntry, build_digest
+from bot.errors import UserError
+from bot.featured_day import digest_day_for
+from bot.handlers import CommandHandlers
+from bot.ledger import DeliveryState, Ledger, LedgerEntry
+from bot.library import PaperLibrary
+from bot.outbox import Delivery, Outbox, Outcome
+from bot.platform import Platform
+from bot.replies import Reply, error
+from bot.schedule import DigestScheduler, next_fire_time, previous_fire_time
+from bot.snapshot import BundledSnapshot
+from bot.store import Store
+from bot.sync import sync_days
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL = timedelta(minutes=10)  # how often waiting/failed digests are retried
+CATCH_UP_WINDOW = timedelta(days=3)  # unfinished ledger entries older than this are dropped
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Paperpost:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        library: PaperLibrary,
+        source: PaperSource,
+        clock: Callable[[], datetime] = utc_now,
+        outbox_sleep: Callable[[float], object] | None = None,
+    ) -> None:
+        self.store = store
+        self.library = library
+        self.channels = ChannelRegistry(store)
+        self.ledger = Ledger(store)
+        self.clock = clock
+        self.refresher = DayRefresher(source, library, clock)
+        self.outbox = Outbox(
+            self.ledger,
+            on_permanent=self._pause_after_error,
+            clock=clock,
+            **({"sleep": outbox_sleep} if outbox_sleep else {}),  # type: ignore[dict-item]
+        )
+        self.scheduler = DigestScheduler(self.run_due)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self.handlers = CommandHandlers(
+            library=library,
+            channels=self.channels,
+            ledger=self.ledger,
+            clock=clock,
+            on_settings_changed=self._settings_changed,
+            next_post=lambda _key, settings: next_fire_time(settings, self.clock()),
+        )
+
+    @classmethod
+    async def open(
+        cls, config: Config, *, source: PaperSource | None = None, **kwargs: object
+    ) -> Paperpost:
+        """Open the store in ``config.data_dir``; an empty one gets the bundled snapshot."""
+        store = Store(config.data_dir)
+        library = await asyncio.to_thread(PaperLibrary, store)
+        if library.paper_count() == 0:
+            snapshot = BundledSnapshot()
+            await sync_days(snapshot, library, snapshot.days())
+        if source is None:
+            from bot.hf_source import HuggingFaceSource
+
+            source = HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token)
+        return cls(store=store, library=library, source=source, **kwargs)  # type: ignore[arg-type]
+
+    def register_platform(self, platform: Platform) -> None:
+        self.outbox.register(platform)
+
+    # -- commands --------------------------------------------------------------
+    async def handle(self, channel: ChannelKey, text: str, *, user: str | None = None) -> Reply:
+        """Parse and execute one command line. Never raises."""
+        try:
+            command = parse_command(text)
+        except UserError as exc:
+            return error(str(exc))
+        return await self.execute(channel, command, user=user)
+
+    async def execute(
+        self, channel: ChannelKey, command: Command, *, user: str | None = None
+    ) -> Reply:
+        try:
+            return await asyncio.to_thread(self.handlers.run, channel, command)
+        except UserError as exc:
+            return error(str(exc))
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception(
+                "command failed",
+                extra={"channel": str(channel), "command": command.name, "incident": incident},
+            )
+            return error(
+                f"Sorry, something went wrong on my side (error id {incident}). "
+                "Please try again; if it keeps failing, quote this id to whoever runs Paperpost."
+            )
+
+    def _settings_changed(self, channel: ChannelKey, settings: ChannelSettings) -> None:
+        # Handlers run in a worker thread; the scheduler lives on the loop.
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.scheduler.set_channel, channel, settings)
+
+    def _pause_after_error(self, channel: ChannelKey, reason: str) -> None:
+        settings = self.channels.get(channel)
+        paused = replace(
+            settings, paused=True, paused_reason=f"paused by Paperpost: {reason}; "
+            "fix it, then /papers resume",
+        )  # fmt: skip
+        self.channels.save(channel, paused)
+        self.scheduler.remove_channel(channel)
+
+    # -- service ---------------------------------------------------------------
+    async def start(self) -> None:
+        """Schedule every channel, then catch up what fell due while we were down."""
+        self._loop = asyncio.get_running_loop()
+        self.scheduler.rebuild(self.channels.all())
+        self.scheduler.start()
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        if self._sweeper:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.scheduler.shutdown()
+
+    def close(self) -> None:
+        self.library.close()
+        self.store.close()
+
+    async def catch_up(self) -> list[Delivery]:
+        """Post digests that fell due today while down, and finish interrupted ones."""
+        now = self.clock()
+        due: dict[tuple[ChannelKey, date], None] = {}
+        for channel, day, _entry in self.ledger.unfinished():
+            if now.date() - day <= CATCH_UP_WINDOW:
+                due[(channel, day)] = None
+        for channel, settings in self.channels.all():
+            fired = previous_fire_time(settings, now) if not settings.paused else None
+            if fired and fired.astimezone(settings.zone).date() == now.astimezone(settings.zone).date():
+                due[(channel, digest_day_for(fired))] = None
+        return await self._deliver_many(due)
+
+    async def _sweep_forever(self) -> None:
+        """Catch up now (in the background, so commands are served meanwhile), then
+        retry waiting and failed digests every few minutes."""
+        while True:
+            try:
+                await self.catch_up()
+            except Exception:
+                log.exception("catch-up sweep failed")
+            await asyncio.sleep(SWEEP_INTERVAL.total_seconds())
+
+    async def run_due(self, channel: ChannelKey) -> None:
+        """Scheduler callback: post the channel's digest of the day now due."""
+        settings = self.channels.get(channel)
+        if settings.paused:
+            return
+        await self.deliver_day(channel, digest_day_for(self.clock()))
+
+    async def post_digests(
+        self, *, day: date | None = None, channel: ChannelKey | None = None, dry_run: bool = False
+    ) -> list[Delivery]:
+        """Cron mode: post now. With ``day``, that day to every unpaused channel (or
+        ``channel``); without, each channel's day as its schedule says."""
+        now = self.clock()
+        chosen = [(channel, self.channels.get(channel))] if channel else self.channels.all()
+        due: dict[tuple[ChannelKey, date], None] = {}
+        for key, settings in chosen:
+            if settings.paused:
+                continue
+            if day is not None:
+                due[(key, day)] = None
+            elif fired := previous_fire_time(settings, now):
+                due[(key, digest_day_for(fired))] = None
+        return await self._deliver_many(due, dry_run=dry_run)
+
+    async def _deliver_many(
+        self, due: Iterable[tuple[ChannelKey, date]], *, dry_run: bool = False
+    ) -> list[Delivery]:
+        due = list(due)
+        for day in sorted({d for _, d in due}):  # one refresh per day, before any channel
+            await self.refresher.ensure(day)
+        limit = asyncio.Semaphore(32)
+
+        async def one(channel: ChannelKey, day: date) -> Delivery:
+            async with limit:
+                return await self.deliver_day(channel, day, refresh=False, dry_run=dry_run)
+
+        return list(await asyncio.gather(*(one(c, d) for c, d in due)))
+
+    async def deliver_day(
+        self, channel: ChannelKey, day: date, *, refresh: bool = True, dry_run: bool = False
+    ) -> Delivery:
+        entry = self.ledger.get(channel, day)
+        if entry and entry.state is DeliveryState.SENT:
+            return Delivery(channel, day, Outcome.ALREADY_SENT)
+        if not await self.refresher.ensure(day, refresh=refresh):
+            if not dry_run:
+                self.ledger.record(channel, day, LedgerEntry(DeliveryState.PENDING), now=self.clock())
+            return Delivery(channel, day, Outcome.WAITING, detail=self.refresher.last_error or "")
+        digest = self.recorded_digest(channel, day, entry) or self.digests_for_day(day, [channel])[0]
+        if dry_run:
+            return Delivery(channel, day, Outcome.EMPTY if not digest.entries else Outcome.SENT,
+                            papers=len(digest.entries), detail="dry run")
+        return await self.outbox.deliver(digest)
+
+    def recorded_digest(
+        self, channel: ChannelKey, day: date, entry: LedgerEntry | None
+    ) -> Digest | None:
+        """The digest an interrupted attempt was posting, so a retry posts the same one."""
+        if entry is None or not entry.paper_ids:
+            return None
+        papers = [self.library.get(i) for i in entry.paper_ids]
+        entries = tuple(
+            DigestEntry(p, tuple(entry.matched.get(p.id, ()))) for p in papers if p is not None
+        )
+        return Digest(channel, day, entries, self.channels.get(channel).threads)
+
+    def digests_for_day(self, day: date, channels: Iterable[ChannelKey]) -> list[Digest]:
+        """Every named channel's digest of ``day``; each distinct saved search runs once."""
+        matcher = DayMatcher(self.library.papers_on(day))
+        try:
+            digests = []
+            for channel in channels:
+                settings = self.channels.get(channel)
+                digests.append(
+                    build_digest(
+                        channel, day, matcher,
+                        subscriptions=settings.subscriptions,
+                        posted=self.ledger.posted_ids(channel),
+                        min_upvotes=settings.min_upvotes,
+                        top_n=settings.top_n,
+                        threads=settings.threads,
+                    )  # fmt: skip
+                )
+            return digests
+        finally:
+            matcher.close()

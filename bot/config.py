@@ -1,0 +1,64 @@
+"""Configuration from the environment. Secrets are read here and nowhere else,
+kept out of ``repr`` (so they cannot reach a log line), and never stored."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "paperpost"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    data_dir: Path
+    hf_endpoint: str = "https://huggingface.co"
+    hf_token: str | None = field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    port: int = 3000
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    discord_bot_token: str | None = field(default=None, repr=False)
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None
+    discord_guild_id: int | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        guild = get("DISCORD_GUILD_ID")
+        return cls(
+            data_dir=Path(get("PAPERPOST_DATA_DIR") or default_data_dir(env)),
+            hf_endpoint=(get("HF_ENDPOINT") or cls.hf_endpoint).rstrip("/"),
+            hf_token=get("HF_TOKEN"),
+            host=get("PAPERPOST_HOST") or cls.host,
+            port=int(get("PORT") or cls.port),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_api_url=get("SLACK_API_URL") or cls.slack_api_url,
+            discord_bot_token=get("DISCORD_BOT_TOKEN"),
+            discord_api_url=(get("DISCORD_API_URL") or cls.discord_api_url).rstrip("/"),
+            discord_gateway_url=get("DISCORD_GATEWAY_URL"),
+            discord_guild_id=int(guild) if guild and guild.isdigit() else None,
+        )
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_bot_token is not None

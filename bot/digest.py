@@ -1,0 +1,123 @@
+"""Digests: one channel's papers for one featured day, and how they are chosen.
+
+A channel's digest for day D holds D's papers that match any of its saved
+searches (all of D's papers when it has none), that were never posted to the
+channel before, and that have at least its minimum upvotes; ranked by upvotes
+and cut to its top N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bot.channel import ChannelKey
+from bot.paper import Paper
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    paper: Paper
+    matched: tuple[str, ...] = ()  # the saved searches (canonical text) that matched; () = top N
+
+    @property
+    def why(self) -> str:
+        if not self.matched:
+            return "Top paper of the day"
+        return "Matched " + ", ".join(f"“{q}”" for q in self.matched)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    channel: ChannelKey
+    day: date
+    entries: tuple[DigestEntry, ...]
+    threads: bool = False
+
+    @property
+    def headline(self) -> str:
+        return f"Top papers of {self.day:%a %d %b %Y}"
+
+    @property
+    def marker(self) -> str:
+        """Identifies this digest's messages on the platform, to find them after a crash."""
+        return f"paperpost-digest:{self.channel}:{self.day.isoformat()}"
+
+    @property
+    def papers(self) -> tuple[Paper, ...]:
+        return tuple(e.paper for e in self.entries)
+
+
+def select_entries(
+    day_papers: Sequence[Paper],
+    matches: Mapping[str, Collection[str]] | None,
+    *,
+    posted: Collection[str],
+    min_upvotes: int,
+    top_n: int,
+) -> tuple[DigestEntry, ...]:
+    """Pick a channel's entries from one day's papers.
+
+    ``matches`` maps each saved search (canonical text) to the ids of the
+    day's papers it matches; ``None`` means the channel has no saved searches.
+    """
+    entries = []
+    for paper in sorted(day_papers, key=lambda p: (-p.upvotes, p.id)):
+        if paper.id in posted or paper.upvotes < min_upvotes:
+            continue
+        if matches is None:
+            entries.append(DigestEntry(paper))
+        else:
+            hit = tuple(q for q, ids in matches.items() if paper.id in ids)
+            if hit:
+                entries.append(DigestEntry(paper, hit))
+        if len(entries) == top_n:
+            break
+    return tuple(entries)
+
+
+class DayMatcher:
+    """Runs saved searches over one featured day's papers, each distinct query once.
+
+    The day's papers go into a small in-memory index of the same engine as
+    ``/papers search``, so a subscription matches exactly what searching for
+    it shows.
+    """
+
+    def __init__(self, papers: Sequence[Paper]) -> None:
+        from bot.search_index import SearchIndex  # the engine; imported here to keep values light
+
+        self.papers = sorted(papers, key=lambda p: (-p.upvotes, p.id))
+        self._index = SearchIndex()
+        self._index.upsert(self.papers)
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def ids_matching(self, query: str) -> frozenset[str]:
+        if query not in self._cache:
+            from bot.query import parse_query
+
+            hits = self._index.search(parse_query(query), limit=None)
+            self._cache[query] = frozenset(h.paper_id for h in hits)
+        return self._cache[query]
+
+    def close(self) -> None:
+        self._index.close()
+
+
+def build_digest(
+    channel: ChannelKey,
+    day: date,
+    matcher: DayMatcher,
+    *,
+    subscriptions: Sequence[str],
+    posted: Collection[str],
+    min_upvotes: int,
+    top_n: int,
+    threads: bool = False,
+) -> Digest:
+    matches = {q: matcher.ids_matching(q) for q in subscriptions} if subscriptions else None
+    entries = select_entries(
+        matcher.papers, matches, posted=posted, min_upvotes=min_upvotes, top_n=top_n
+    )
+    return Digest(channel, day, entries, threads)

@@ -1,0 +1,130 @@
+"""The delivery ledger: the state of every (channel, featured day) digest.
+
+    pending  ─► posting ─► sent
+                   │
+                   └─► failed (permanent: the channel is paused; transient: retried later)
+
+"posting" is written, and committed, before the platform is called, so an
+entry found in "posting" at the next start is uncertain: the platform may or
+may not have accepted it. The papers a digest carries are recorded with it, so
+a retried or resumed digest is the same digest.
+
+The ``posted`` table keeps, per channel, every paper ever posted there with
+its day and the saved searches that matched it: papers are never posted twice
+to a channel, and ``why`` can answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.channel import ChannelKey
+from bot.digest import Digest
+from bot.store import Store
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # due, waiting for its featured day to be available
+    POSTING = "posting"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    state: DeliveryState
+    paper_ids: tuple[str, ...] = ()
+    matched: dict[str, list[str]] = field(default_factory=dict)
+    attempts: int = 0
+    permanent: bool = False
+    error: str | None = None
+    updated_at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "paper_ids": list(self.paper_ids),
+            "matched": self.matched,
+            "attempts": self.attempts,
+            "permanent": self.permanent,
+            "error": self.error,
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LedgerEntry:
+        return cls(
+            state=DeliveryState(data["state"]),
+            paper_ids=tuple(data.get("paper_ids", ())),
+            matched=dict(data.get("matched", {})),
+            attempts=int(data.get("attempts", 0)),
+            permanent=bool(data.get("permanent", False)),
+            error=data.get("error"),
+            updated_at=data.get("updated_at", ""),
+        )
+
+
+def _key(channel: ChannelKey, day: date) -> str:
+    return f"{channel}|{day.isoformat()}"
+
+
+class Ledger:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._entries = store.table("ledger")
+        self._posted = store.table("posted")
+
+    def get(self, channel: ChannelKey, day: date) -> LedgerEntry | None:
+        raw = self._entries.get(_key(channel, day))
+        return LedgerEntry.from_json(raw) if raw else None
+
+    def record(self, channel: ChannelKey, day: date, entry: LedgerEntry, *, now: datetime) -> None:
+        entry = replace(entry, updated_at=now.isoformat(timespec="seconds"))
+        self._entries[_key(channel, day)] = entry.to_json()
+        self._store.commit("ledger")
+
+    def start_posting(self, digest: Digest, *, attempts: int, now: datetime) -> None:
+        matched = {e.paper.id: list(e.matched) for e in digest.entries}
+        entry = LedgerEntry(DeliveryState.POSTING, digest_ids(digest), matched, attempts)
+        self.record(digest.channel, digest.day, entry, now=now)
+
+    def mark_sent(self, digest: Digest, *, attempts: int, now: datetime) -> None:
+        # The posted set is committed first: a crash between the two commits
+        # leaves the entry "posting", which the adapter resolves by looking.
+        posted = dict(self._posted.get(str(digest.channel), {}))
+        for entry in digest.entries:
+            posted[entry.paper.id] = [digest.day.isoformat(), list(entry.matched)]
+        self._posted[str(digest.channel)] = posted
+        self._store.commit("posted")
+        sent = LedgerEntry(
+            DeliveryState.SENT,
+            digest_ids(digest),
+            {e.paper.id: list(e.matched) for e in digest.entries},
+            attempts,
+        )
+        self.record(digest.channel, digest.day, sent, now=now)
+
+    def posted_ids(self, channel: ChannelKey) -> set[str]:
+        return set(self._posted.get(str(channel), {}))
+
+    def why(self, channel: ChannelKey, paper_id: str) -> tuple[date, list[str]] | None:
+        found = self._posted.get(str(channel), {}).get(paper_id)
+        return (date.fromisoformat(found[0]), found[1]) if found else None
+
+    def unfinished(self) -> list[tuple[ChannelKey, date, LedgerEntry]]:
+        """Entries not sent and not permanently failed: to resume or retry."""
+        result = []
+        for key, raw in self._entries.items():
+            entry = LedgerEntry.from_json(raw)
+            if entry.state is DeliveryState.SENT or entry.permanent:
+                continue
+            channel, _, day = key.rpartition("|")
+            result.append((ChannelKey.parse(channel), date.fromisoformat(day), entry))
+        return result
+
+
+def digest_ids(digest: Digest) -> tuple[str, ...]:
+    return tuple(e.paper.id for e in digest.entries)

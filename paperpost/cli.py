@@ -1,0 +1,294 @@
+"""The ``paperpost`` command line.
+
+User errors (a bad query, an unknown paper, a bad date) end with a one-line
+message and exit status 2; an unreadable store or a failed sync with exit
+status 1; never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.channel import ChannelKey
+from bot.channels import ChannelRegistry
+from bot.config import Config
+from bot.errors import PaperpostError, UserError
+from bot.library import PaperLibrary
+from bot.paper import Paper
+from bot.plain_text import paper_detail, paper_list
+from paperpost.progress import ProgressBar
+from bot.snapshot import BundledSnapshot
+from bot.store import Store
+from bot.sync import days_in_range, sync_days
+
+EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-08-21") from None
+
+
+def _channel(text: str) -> ChannelKey:
+    try:
+        return ChannelKey.parse(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive whole number")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", type=Path, help="state folder (default: $PAPERPOST_DATA_DIR)"
+    )
+    common.add_argument(
+        "--offline",
+        action="store_true",
+        help="use the bundled snapshot of real papers instead of Hugging Face",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log more")
+
+    parser = argparse.ArgumentParser(
+        prog="paperpost",
+        description="Hugging Face Daily Papers for Slack and Discord channels.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sync = sub.add_parser("sync", parents=[common], help="fetch featured days into the store")
+    when = sync.add_mutually_exclusive_group(required=True)
+    when.add_argument("--date", type=_day, help="one featured day, YYYY-MM-DD")
+    when.add_argument("--since", type=_day, help="first day of a range, YYYY-MM-DD")
+    sync.add_argument("--until", type=_day, help="last day of the range (default: today, UTC)")
+
+    search = sub.add_parser("search", parents=[common], help="search the local index")
+    search.add_argument("query", nargs="+", help='query, e.g. agents "tool use" upvotes:>=10')
+    search.add_argument("--limit", type=_positive, default=10, help="results to show (10)")
+    search.add_argument("--json", action="store_true", help="print a JSON array")
+
+    show = sub.add_parser("show", parents=[common], help="show one paper by arXiv id or URL")
+    show.add_argument("paper", help="arXiv id, arxiv.org or huggingface.co/papers URL")
+    show.add_argument("--json", action="store_true", help="print JSON")
+
+    sub.add_parser("demo", parents=[common], help="offline tour on the bundled snapshot")
+
+    sub.add_parser(
+        "run", parents=[common],
+        help="serve Slack/Discord when their tokens are set; else the console on stdin",
+    )  # fmt: skip
+
+    digest = sub.add_parser("digest", parents=[common], help="post digests now (cron mode)")
+    digest.add_argument("--date", type=_day, help="post this featured day to every channel")
+    digest.add_argument("--channel", type=_channel, help="only this channel key")
+    digest.add_argument("--dry-run", action="store_true", help="build digests, post nothing")
+
+    channels = sub.add_parser("channels", help="list, export or import channels")
+    channels_sub = channels.add_subparsers(dest="channels_command", required=True, metavar="ACTION")
+    listing = channels_sub.add_parser("list", parents=[common], help="every channel's settings")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    channels_sub.add_parser("export", parents=[common], help="print every channel as JSON")
+    importing = channels_sub.add_parser("import", parents=[common], help="add channels from JSON")
+    importing.add_argument("file", type=Path, help="a file written by 'channels export' (- for stdin)")
+    return parser
+
+
+def paper_summary_json(paper: Paper) -> dict[str, Any]:
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "upvotes": paper.upvotes,
+        "url": paper.hf_url,
+        "arxiv_url": paper.arxiv_url,
+        "pdf_url": paper.pdf_url,
+        "authors": list(paper.authors),
+        "organization": paper.organization,
+        "featured_days": [d.isoformat() for d in paper.featured_days],
+    }
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = Config.from_env()
+    return replace(config, data_dir=args.data_dir) if args.data_dir else config
+
+
+def _source(args: argparse.Namespace, config: Config) -> Any:
+    if args.offline:
+        return BundledSnapshot()
+    from bot.hf_source import HuggingFaceSource
+
+    return HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token)
+
+
+async def load_snapshot(library: PaperLibrary) -> None:
+    """Fill an empty library from the bundled snapshot."""
+    snapshot = BundledSnapshot()
+    await sync_days(snapshot, library, snapshot.days())
+
+
+def _open_library(args: argparse.Namespace) -> PaperLibrary:
+    library = PaperLibrary(Store(_config(args).data_dir))
+    if library.paper_count() == 0:
+        if not args.offline:
+            raise UserError(
+                "no papers stored yet: run 'paperpost sync --since YYYY-MM-DD', "
+                "or add --offline to use the bundled snapshot"
+            )
+        asyncio.run(load_snapshot(library))
+    return library
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.date:
+        days = [args.date]
+    else:
+        try:
+            days = days_in_range(args.since, args.until or datetime.now(UTC).date())
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    library = PaperLibrary(Store(config.data_dir))
+    bar = ProgressBar(total=len(days)) if len(days) > 1 else None
+
+    async def run() -> Any:
+        source = _source(args, config)
+        try:
+            return await sync_days(source, library, days, on_day=bar.advance if bar else None)
+        finally:
+            await source.aclose()
+
+    report = asyncio.run(run())
+    if bar:
+        bar.finish()
+    print(f"synced {len(report.days) - len(report.failed)} day(s), {report.papers} paper(s)")
+    for day, reason in report.failed:
+        print(f"failed {day}: {reason}", file=sys.stderr)
+    return EXIT_FAILURE if report.failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    library = _open_library(args)
+    papers = library.search(" ".join(args.query), limit=args.limit)
+    if args.json:
+        print(json.dumps([paper_summary_json(p) for p in papers], indent=2, ensure_ascii=False))
+    elif papers:
+        print(paper_list(papers))
+    else:
+        print("No papers match. Try fewer words, or a prefix like transform*.")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    library = _open_library(args)
+    papers = library.search(args.paper, limit=1)
+    from bot.query import parse_query
+
+    if not papers or parse_query(args.paper).paper_id is None:
+        raise UserError(f"no stored paper matches '{args.paper}': give an arXiv id or paper URL")
+    paper = papers[0]
+    if args.json:
+        data = paper.to_json() | paper_summary_json(paper)
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(paper_detail(paper))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from paperpost.demo import run_demo
+
+    return run_demo()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from paperpost.service import run_service
+
+    return asyncio.run(run_service(_config(args), offline=args.offline))
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.outbox import Outcome
+    from paperpost.service import post_digests_now
+
+    deliveries = asyncio.run(
+        post_digests_now(
+            _config(args), offline=args.offline, day=args.date, channel=args.channel,
+            dry_run=args.dry_run,
+        )
+    )
+    if not deliveries:
+        print("no channel is due (see 'paperpost channels list')", file=sys.stderr)
+    failed = {Outcome.FAILED, Outcome.PAUSED, Outcome.NO_PLATFORM, Outcome.WAITING}
+    return EXIT_FAILURE if any(d.outcome in failed for d in deliveries) else 0
+
+
+def cmd_channels(args: argparse.Namespace) -> int:
+    registry = ChannelRegistry(Store(_config(args).data_dir))
+    if args.channels_command == "import":
+        text = sys.stdin.read() if str(args.file) == "-" else _read(args.file)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{args.file} is not JSON: {exc}") from None
+        keys = registry.import_(data)
+        print(f"imported {len(keys)} channel(s)")
+        return 0
+    if args.channels_command == "export" or args.json:
+        print(json.dumps(registry.export(), indent=2, ensure_ascii=False))
+        return 0
+    for key, s in registry.all():
+        state = "paused" if s.paused else "active"
+        print(f"{key}  {state}  {s.post_time:%H:%M} {s.timezone} {s.days_text()}  "
+              f"top {s.top_n}  {len(s.subscriptions)} saved search(es)")
+    return 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+
+
+COMMANDS = {
+    "sync": cmd_sync, "search": cmd_search, "show": cmd_show, "demo": cmd_demo,
+    "run": cmd_run, "digest": cmd_digest, "channels": cmd_channels,
+}  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"paperpost: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except PaperpostError as exc:
+        print(f"paperpost: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""``paperpost run`` and ``paperpost digest``: the core wired to the configured adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, TextIO
+
+from adapters.console import ConsolePlatform, serve_console
+from bot.app import Paperpost
+from bot.channel import ChannelKey
+from bot.config import Config
+from bot.outbox import Delivery
+from bot.snapshot import BundledSnapshot
+
+log = logging.getLogger(__name__)
+
+
+async def open_core(config: Config, *, offline: bool) -> Paperpost:
+    return await Paperpost.open(config, source=BundledSnapshot() if offline else None)
+
+
+async def start_platforms(core: Paperpost, config: Config) -> list[Any]:
+    """Start every platform that has a token; each returns a runtime with ``stop()``."""
+    runtimes: list[Any] = []
+    if config.slack_enabled:
+        from adapters.slack import start_slack
+
+        runtimes.append(await start_slack(core, config))
+    if config.discord_enabled:
+        from adapters.discord import start_discord
+
+        runtimes.append(await start_discord(core, config))
+    return runtimes
+
+
+async def run_service(config: Config, *, offline: bool, stdin: TextIO | None = None) -> int:
+    core = await open_core(config, offline=offline)
+    runtimes = await start_platforms(core, config)
+    try:
+        if not runtimes:
+            # No platform configured: the console is the channel, stdin the user.
+            core.register_platform(ConsolePlatform())
+            await core.start()
+            await serve_console(core, stdin=stdin)
+        else:
+            await core.start()
+            await _until_terminated()
+    finally:
+        for runtime in runtimes:
+            await runtime.stop()
+        await core.stop()
+        core.close()
+    return 0
+
+
+async def _until_terminated() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def posting_platforms(config: Config) -> list[Any]:
+    """Platforms that post without serving slash commands (cron mode)."""
+    platforms: list[Any] = [ConsolePlatform()]
+    if config.slack_enabled:
+        from adapters.slack import slack_platform
+
+        platforms.append(slack_platform(config))
+    if config.discord_enabled:
+        from adapters.discord import discord_platform
+
+        platforms.append(discord_platform(config))
+    return platforms
+
+
+async def post_digests_now(
+    config: Config, *, offline: bool, day: date | None, channel: ChannelKey | None,
+    dry_run: bool, out: TextIO | None = None,
+) -> Sequence[Delivery]:
+    core = await open_core(config, offline=offline)
+    platforms = posting_platforms(config)
+    try:
+        for platform in platforms:
+            if hasattr(platform, "start"):
+                await platform.start()
+            core.register_platform(platform)
+        deliveries = await core.post_digests(day=day, channel=channel, dry_run=dry_run)
+    finally:
+        for platform in platforms:
+            if hasattr(platform, "close"):
+                await platform.close()
+        core.close()
+    for d in deliveries:
+        detail = f" ({d.detail})" if d.detail else ""
+        papers = f" {d.papers} paper(s)" if d.papers else ""
+        print(f"{d.channel} {d.day}: {d.outcome.value}{papers}{detail}", file=out or sys.stderr)
+    return deliveries

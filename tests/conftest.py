@@ -1,0 +1,73 @@
+"""Shared fixtures: a real core on a temporary store, a controllable clock, and a
+recording platform standing in for Slack/Discord where the platform is not
+the subject of the test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import Paperpost
+from bot.config import Config
+from bot.digest import Digest
+from bot.errors import DeliveryError
+from bot.snapshot import BundledSnapshot
+
+pytest_plugins = ("tests.fakes.hf_server",)
+
+
+@dataclass
+class FakeClock:
+    now: datetime = datetime(2026, 8, 24, 9, 0, tzinfo=UTC)  # a Monday
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class RecordingPlatform:
+    """Accepts digests and remembers them; ``failures`` are raised first, in order."""
+
+    name: str = "console"
+    posted: list[Digest] = field(default_factory=list)
+    calls: list[tuple[Digest, bool]] = field(default_factory=list)
+    failures: list[DeliveryError] = field(default_factory=list)
+
+    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+        self.calls.append((digest, resume))
+        if self.failures:
+            raise self.failures.pop(0)
+        if resume and any(p.marker == digest.marker for p in self.posted):
+            return  # found in the channel's history: nothing to post again
+        self.posted.append(digest)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def platform() -> RecordingPlatform:
+    return RecordingPlatform()
+
+
+async def no_sleep(_seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def core(
+    tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
+) -> AsyncIterator[Paperpost]:
+    app = await Paperpost.open(
+        Config(data_dir=tmp_path / "data"), source=BundledSnapshot(), clock=clock,
+        outbox_sleep=no_sleep,
+    )
+    app.register_platform(platform)
+    yield app
+    app.close()
