@@ -50,8 +50,9 @@ class ConsolePlatform:
         print(render_digest(digest), file=self._out or sys.stdout, flush=True)
 
 
-async def serve_console(core: Paperpost, *, stdin: TextIO | None = None,
-                        out: TextIO | None = None) -> None:
+async def serve_console(
+    core: Paperpost, *, stdin: TextIO | None = None, out: TextIO | None = None
+) -> None:
     """Answer each line of ``stdin`` until end of input."""
     stdin = stdin or sys.stdin
     loop = asyncio.get_running_loop()

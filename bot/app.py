@@ -38,6 +38,8 @@ from bot.sync import sync_days
 
 log = logging.getLogger(__name__)
 
+BATCH_WINDOW = 0.5  # seconds to gather channels the scheduler fires together
+DELIVERY_CONCURRENCY = 32  # digests in flight at once, across channels
 SWEEP_INTERVAL = timedelta(minutes=10)  # how often waiting/failed digests are retried
 CATCH_UP_WINDOW = timedelta(days=3)  # unfinished ledger entries older than this are dropped
 
@@ -71,6 +73,8 @@ class Paperpost:
         self.scheduler = DigestScheduler(self.run_due)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._due_now: set[ChannelKey] = set()
+        self._flush: asyncio.Task[None] | None = None
         self.handlers = CommandHandlers(
             library=library,
             channels=self.channels,
@@ -149,6 +153,8 @@ class Paperpost:
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
+        if self._flush and not self._flush.done():
+            await self._flush  # digests the scheduler just fired: let them finish
         if self._sweeper:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -168,7 +174,10 @@ class Paperpost:
                 due[(channel, day)] = None
         for channel, settings in self.channels.all():
             fired = previous_fire_time(settings, now) if not settings.paused else None
-            if fired and fired.astimezone(settings.zone).date() == now.astimezone(settings.zone).date():
+            if (
+                fired
+                and fired.astimezone(settings.zone).date() == now.astimezone(settings.zone).date()
+            ):
                 due[(channel, digest_day_for(fired))] = None
         return await self._deliver_many(due)
 
@@ -183,11 +192,17 @@ class Paperpost:
             await asyncio.sleep(SWEEP_INTERVAL.total_seconds())
 
     async def run_due(self, channel: ChannelKey) -> None:
-        """Scheduler callback: post the channel's digest of the day now due."""
-        settings = self.channels.get(channel)
-        if settings.paused:
-            return
-        await self.deliver_day(channel, digest_day_for(self.clock()))
+        """Scheduler callback. Channels due at the same moment are batched, so a
+        day's saved searches run once for all of them."""
+        self._due_now.add(channel)
+        if self._flush is None or self._flush.done():
+            self._flush = asyncio.create_task(self._flush_due())
+
+    async def _flush_due(self) -> None:
+        await asyncio.sleep(BATCH_WINDOW)
+        channels, self._due_now = self._due_now, set()
+        day = digest_day_for(self.clock())
+        await self._deliver_many((c, day) for c in channels if not self.channels.get(c).paused)
 
     async def post_digests(
         self, *, day: date | None = None, channel: ChannelKey | None = None, dry_run: bool = False
@@ -209,32 +224,56 @@ class Paperpost:
     async def _deliver_many(
         self, due: Iterable[tuple[ChannelKey, date]], *, dry_run: bool = False
     ) -> list[Delivery]:
-        due = list(due)
-        for day in sorted({d for _, d in due}):  # one refresh per day, before any channel
-            await self.refresher.ensure(day)
-        limit = asyncio.Semaphore(32)
+        by_day: dict[date, list[ChannelKey]] = {}
+        for channel, day in due:
+            by_day.setdefault(day, []).append(channel)
+        deliveries: list[Delivery] = []
+        limit = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 
-        async def one(channel: ChannelKey, day: date) -> Delivery:
+        async def deliver(digest: Digest) -> Delivery:
             async with limit:
-                return await self.deliver_day(channel, day, refresh=False, dry_run=dry_run)
+                return await self.outbox.deliver(digest)
 
-        return list(await asyncio.gather(*(one(c, d) for c, d in due)))
+        for day, channels in sorted(by_day.items()):
+            done = {c for c in channels if self.ledger.is_sent(c, day)}
+            deliveries += [Delivery(c, day, Outcome.ALREADY_SENT) for c in sorted(done)]
+            channels = [c for c in channels if c not in done]
+            # One refresh per featured day, shared by every channel posting it.
+            if channels and not await self.refresher.ensure(day):
+                deliveries += [self._waiting(c, day, dry_run=dry_run) for c in channels]
+                continue
+            planned = await asyncio.to_thread(self.plan_digests, day, channels)
+            ready = [d for d in planned if isinstance(d, Digest)]
+            deliveries += [d for d in planned if isinstance(d, Delivery)]
+            if dry_run:
+                deliveries += [
+                    Delivery(d.channel, day, Outcome.SENT if d.entries else Outcome.EMPTY,
+                             papers=len(d.entries), detail="dry run")
+                    for d in ready
+                ]  # fmt: skip
+            else:
+                deliveries += await asyncio.gather(*(deliver(d) for d in ready))
+        return deliveries
 
-    async def deliver_day(
-        self, channel: ChannelKey, day: date, *, refresh: bool = True, dry_run: bool = False
-    ) -> Delivery:
-        entry = self.ledger.get(channel, day)
-        if entry and entry.state is DeliveryState.SENT:
-            return Delivery(channel, day, Outcome.ALREADY_SENT)
-        if not await self.refresher.ensure(day, refresh=refresh):
-            if not dry_run:
-                self.ledger.record(channel, day, LedgerEntry(DeliveryState.PENDING), now=self.clock())
-            return Delivery(channel, day, Outcome.WAITING, detail=self.refresher.last_error or "")
-        digest = self.recorded_digest(channel, day, entry) or self.digests_for_day(day, [channel])[0]
-        if dry_run:
-            return Delivery(channel, day, Outcome.EMPTY if not digest.entries else Outcome.SENT,
-                            papers=len(digest.entries), detail="dry run")
-        return await self.outbox.deliver(digest)
+    def _waiting(self, channel: ChannelKey, day: date, *, dry_run: bool) -> Delivery:
+        if not dry_run:
+            self.ledger.record(channel, day, LedgerEntry(DeliveryState.PENDING), now=self.clock())
+        return Delivery(channel, day, Outcome.WAITING, detail=self.refresher.last_error or "")
+
+    def plan_digests(self, day: date, channels: list[ChannelKey]) -> list[Digest | Delivery]:
+        """What each channel should get for ``day``: nothing (already sent), the
+        digest an interrupted attempt was posting, or a fresh digest."""
+        plan: list[Digest | Delivery] = []
+        fresh: list[ChannelKey] = []
+        for channel in channels:
+            entry = self.ledger.get(channel, day)
+            if entry and entry.state is DeliveryState.SENT:
+                plan.append(Delivery(channel, day, Outcome.ALREADY_SENT))
+            elif recorded := self.recorded_digest(channel, day, entry):
+                plan.append(recorded)
+            else:
+                fresh.append(channel)
+        return plan + list(self.digests_for_day(day, fresh))
 
     def recorded_digest(
         self, channel: ChannelKey, day: date, entry: LedgerEntry | None
@@ -250,20 +289,27 @@ class Paperpost:
 
     def digests_for_day(self, day: date, channels: Iterable[ChannelKey]) -> list[Digest]:
         """Every named channel's digest of ``day``; each distinct saved search runs once."""
+        channels = list(channels)
+        if not channels:
+            return []
         matcher = DayMatcher(self.library.papers_on(day))
+        settings_of = self.channels.settings_of(channels)
+        posted_of = self.ledger.posted_of(channels)
         try:
             digests = []
             for channel in channels:
-                settings = self.channels.get(channel)
+                settings = settings_of[channel]
                 digests.append(
                     build_digest(
-                        channel, day, matcher,
+                        channel,
+                        day,
+                        matcher,
                         subscriptions=settings.subscriptions,
-                        posted=self.ledger.posted_ids(channel),
+                        posted=posted_of[channel],
                         min_upvotes=settings.min_upvotes,
                         top_n=settings.top_n,
                         threads=settings.threads,
-                    )  # fmt: skip
+                    )
                 )
             return digests
         finally:

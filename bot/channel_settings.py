@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import time
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -55,20 +56,17 @@ class ChannelSettings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChannelSettings:
-        defaults = cls()
-        settings = replace(
-            defaults,
+        return cls(
             post_time=parse_time(data.get("post_time", "09:00")),
             timezone=parse_timezone(data.get("timezone", "UTC")),
-            days=tuple(int(d) for d in data.get("days", defaults.days)),
-            top_n=int(data.get("top_n", defaults.top_n)),
+            days=tuple(int(d) for d in data.get("days", (0, 1, 2, 3, 4))),
+            top_n=int(data.get("top_n", 5)),
             min_upvotes=int(data.get("min_upvotes", 0)),
             threads=bool(data.get("threads", False)),
             paused=bool(data.get("paused", False)),
             paused_reason=data.get("paused_reason"),
             subscriptions=tuple(str(s) for s in data.get("subscriptions", ())),
         )
-        return settings
 
 
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
@@ -87,19 +85,24 @@ def parse_time(text: str) -> time:
     raise CommandError(f"'{text}' is not a time: use 24-hour HH:MM, e.g. set time 08:30")
 
 
+@cache
+def _zones_by_lower_name() -> dict[str, str]:
+    # available_timezones() walks the zone database on every call: read it once.
+    return {zone.lower(): zone for zone in available_timezones()}
+
+
+@cache
 def parse_timezone(text: str) -> str:
     name = text.strip()
     if name.upper() in ("UTC", "GMT", "Z"):
         return "UTC"
-    if name in available_timezones():
+    zone = _zones_by_lower_name().get(name.lower())
+    if zone is not None:
         try:
-            ZoneInfo(name)
-            return name
+            ZoneInfo(zone)
+            return zone
         except (ZoneInfoNotFoundError, ValueError):
             pass
-    lowered = {z.lower(): z for z in available_timezones()}
-    if name.lower() in lowered:
-        return lowered[name.lower()]
     raise CommandError(
         f"'{text}' is not a time zone I know: use an IANA name such as Europe/Berlin, "
         "America/New_York or Asia/Tokyo"
@@ -118,7 +121,8 @@ def parse_days(text: str) -> tuple[int, ...]:
                 f"'{text}' is not a set of days: use mon-fri, daily, or a list like mon,wed,fri"
             )
         first, last = WEEKDAYS.index(ends[0][:3]), WEEKDAYS.index(ends[-1][:3])
-        days.update(range(first, last + 1) if first <= last else (*range(first, 7), *range(last + 1)))
+        wraps = first > last  # fri-mon runs over the weekend
+        days.update((*range(first, 7), *range(last + 1)) if wraps else range(first, last + 1))
     if not days:
         raise CommandError("name at least one day: mon-fri, daily, or a list like mon,wed,fri")
     return tuple(sorted(days))
@@ -160,6 +164,5 @@ def apply_setting(settings: ChannelSettings, name: str, value: str) -> ChannelSe
     if name in ("min-upvotes", "min_upvotes", "minupvotes"):
         return replace(settings, min_upvotes=parse_min_upvotes(value))
     raise CommandError(
-        f"there is no setting '{name}': use one of {', '.join(SETTING_NAMES)} "
-        "(e.g. set time 08:30)"
+        f"there is no setting '{name}': use one of {', '.join(SETTING_NAMES)} (e.g. set time 08:30)"
     )

@@ -16,7 +16,13 @@ COMMAND_NAMES = (
     "help", "search", "show", "top", "subscribe", "unsubscribe", "list", "settings", "set",
     "pause", "resume", "preview", "why",
 )  # fmt: skip
-ALIASES = {"find": "search", "sub": "subscribe", "unsub": "unsubscribe", "subs": "list", "?": "help"}
+ALIASES = {
+    "find": "search",
+    "sub": "subscribe",
+    "unsub": "unsubscribe",
+    "subs": "list",
+    "?": "help",
+}
 NEEDS_ARGUMENT = {
     "search": "search what? e.g. /papers search diffusion video",
     "show": "show which paper? give an arXiv id or URL, e.g. /papers show 2608.19880",
@@ -57,7 +63,7 @@ def parse_command(line: str) -> Command:
         )
     text = " ".join(line.split())
     if text.lower().startswith("/papers"):
-        text = text[len("/papers"):].strip()
+        text = text[len("/papers") :].strip()
     if not text:
         return Command("help")
     word, _, rest = text.partition(" ")
@@ -78,7 +84,9 @@ def parse_command(line: str) -> Command:
                 f"set what? use one of: {', '.join(SETTING_NAMES)}, e.g. /papers set time 08:30"
             )
         if not value.strip():
-            raise CommandError(f"set {setting} to what? e.g. /papers set {setting} {_EXAMPLE[setting]}")
+            raise CommandError(
+                f"set {setting} to what? e.g. /papers set {setting} {_EXAMPLE[setting]}"
+            )
         return Command("set", value.strip(), setting)
     if name == "top" and rest.lower() not in ("", "day", "week", "month"):
         raise CommandError("top takes week or month, e.g. /papers top week")

@@ -14,19 +14,26 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "paperpost"
 
 
+HF_ENDPOINT = "https://huggingface.co"
+HOST = "127.0.0.1"
+PORT = 3000
+SLACK_API_URL = "https://slack.com/api/"
+DISCORD_API_URL = "https://discord.com/api/v10"
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     data_dir: Path
-    hf_endpoint: str = "https://huggingface.co"
+    hf_endpoint: str = HF_ENDPOINT
     hf_token: str | None = field(default=None, repr=False)
-    host: str = "127.0.0.1"
-    port: int = 3000
+    host: str = HOST
+    port: int = PORT
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
-    slack_api_url: str = "https://slack.com/api/"
+    slack_api_url: str = SLACK_API_URL
     discord_bot_token: str | None = field(default=None, repr=False)
-    discord_api_url: str = "https://discord.com/api/v10"
+    discord_api_url: str = DISCORD_API_URL
     discord_gateway_url: str | None = None
     discord_guild_id: int | None = None
 
@@ -41,16 +48,16 @@ class Config:
         guild = get("DISCORD_GUILD_ID")
         return cls(
             data_dir=Path(get("PAPERPOST_DATA_DIR") or default_data_dir(env)),
-            hf_endpoint=(get("HF_ENDPOINT") or cls.hf_endpoint).rstrip("/"),
+            hf_endpoint=(get("HF_ENDPOINT") or HF_ENDPOINT).rstrip("/"),
             hf_token=get("HF_TOKEN"),
-            host=get("PAPERPOST_HOST") or cls.host,
-            port=int(get("PORT") or cls.port),
+            host=get("PAPERPOST_HOST") or HOST,
+            port=int(get("PORT") or PORT),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
-            slack_api_url=get("SLACK_API_URL") or cls.slack_api_url,
+            slack_api_url=get("SLACK_API_URL") or SLACK_API_URL,
             discord_bot_token=get("DISCORD_BOT_TOKEN"),
-            discord_api_url=(get("DISCORD_API_URL") or cls.discord_api_url).rstrip("/"),
+            discord_api_url=(get("DISCORD_API_URL") or DISCORD_API_URL).rstrip("/"),
             discord_gateway_url=get("DISCORD_GATEWAY_URL"),
             discord_guild_id=int(guild) if guild and guild.isdigit() else None,
         )

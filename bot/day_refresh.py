@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Protocol
 
+from bot import metrics
 from bot.errors import SourceError
 from bot.library import PaperLibrary
 from bot.paper import Paper
@@ -50,6 +51,7 @@ class DayRefresher:
                 self.upstream_requests += 1
                 papers = await self._source.fetch_day(day)
             except SourceError as exc:
+                metrics.UPSTREAM_ERRORS.inc()
                 self.last_error = str(exc)
                 stored = self._library.has_day(day)
                 log.error(

@@ -16,6 +16,11 @@ from bot.channel import ChannelKey
 from bot.paper import Paper
 
 
+def by_upvotes(paper: Paper) -> tuple[int, str]:
+    """Digest order: most upvoted first, ties by id so the order is stable."""
+    return (-paper.upvotes, paper.id)
+
+
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
     paper: Paper
@@ -57,21 +62,18 @@ def select_entries(
     min_upvotes: int,
     top_n: int,
 ) -> tuple[DigestEntry, ...]:
-    """Pick a channel's entries from one day's papers.
+    """Pick a channel's entries from candidate papers, given most upvoted first.
 
     ``matches`` maps each saved search (canonical text) to the ids of the
-    day's papers it matches; ``None`` means the channel has no saved searches.
+    papers it matches (``day_papers`` then holds only matching papers);
+    ``None`` means the channel has no saved searches.
     """
     entries = []
-    for paper in sorted(day_papers, key=lambda p: (-p.upvotes, p.id)):
+    for paper in day_papers:
         if paper.id in posted or paper.upvotes < min_upvotes:
             continue
-        if matches is None:
-            entries.append(DigestEntry(paper))
-        else:
-            hit = tuple(q for q, ids in matches.items() if paper.id in ids)
-            if hit:
-                entries.append(DigestEntry(paper, hit))
+        hit = () if matches is None else tuple(q for q, ids in matches.items() if paper.id in ids)
+        entries.append(DigestEntry(paper, hit))
         if len(entries) == top_n:
             break
     return tuple(entries)
@@ -88,18 +90,31 @@ class DayMatcher:
     def __init__(self, papers: Sequence[Paper]) -> None:
         from bot.search_index import SearchIndex  # the engine; imported here to keep values light
 
-        self.papers = sorted(papers, key=lambda p: (-p.upvotes, p.id))
+        self.papers = sorted(papers, key=by_upvotes)
         self._index = SearchIndex()
         self._index.upsert(self.papers)
-        self._cache: dict[str, frozenset[str]] = {}
+        self._position = {p.id: i for i, p in enumerate(self.papers)}
+        self._cache: dict[str, tuple[frozenset[str], tuple[Paper, ...]]] = {}
 
-    def ids_matching(self, query: str) -> frozenset[str]:
+    def _run(self, query: str) -> tuple[frozenset[str], tuple[Paper, ...]]:
         if query not in self._cache:
             from bot.query import parse_query
 
             hits = self._index.search(parse_query(query), limit=None)
-            self._cache[query] = frozenset(h.paper_id for h in hits)
+            ids = frozenset(h.paper_id for h in hits)
+            ranked = tuple(p for p in self.papers if p.id in ids)
+            self._cache[query] = (ids, ranked)
         return self._cache[query]
+
+    def ids_matching(self, query: str) -> frozenset[str]:
+        return self._run(query)[0]
+
+    def matching_any(self, queries: Sequence[str]) -> Sequence[Paper]:
+        """The papers matching any of ``queries``, in digest order."""
+        if len(queries) == 1:
+            return self._run(queries[0])[1]
+        found = {p.id: p for q in queries for p in self._run(q)[1]}
+        return [found[i] for i in sorted(found, key=self._position.__getitem__)]
 
     def close(self) -> None:
         self._index.close()
@@ -116,8 +131,12 @@ def build_digest(
     top_n: int,
     threads: bool = False,
 ) -> Digest:
-    matches = {q: matcher.ids_matching(q) for q in subscriptions} if subscriptions else None
+    if subscriptions:
+        matches = {q: matcher.ids_matching(q) for q in subscriptions}
+        candidates = matcher.matching_any(subscriptions)
+    else:
+        matches, candidates = None, matcher.papers
     entries = select_entries(
-        matcher.papers, matches, posted=posted, min_upvotes=min_upvotes, top_n=top_n
+        candidates, matches, posted=posted, min_upvotes=min_upvotes, top_n=top_n
     )
     return Digest(channel, day, entries, threads)

@@ -1,14 +1,14 @@
 """Paperpost's errors.
 
-    PaperpostError                 base; never shown to users as-is unless a UserError
-    ├── UserError                  text is safe to show the user verbatim
-    │   ├── QueryError             a search/subscription query that does not parse
-    │   └── CommandError           an unknown command or a bad argument
-    ├── SourceError                the paper source failed (network, HTTP status)
-    │   └── SourceFormatError      the source answered with an unexpected shape
-    ├── StoreError                 the store cannot be opened or read
-    └── DeliveryError              a platform refused a post
-            .permanent             True: retrying is useless (channel gone, no access)
+PaperpostError                 base; never shown to users as-is unless a UserError
+├── UserError                  text is safe to show the user verbatim
+│   ├── QueryError             a search/subscription query that does not parse
+│   └── CommandError           an unknown command or a bad argument
+├── SourceError                the paper source failed (network, HTTP status)
+│   └── SourceFormatError      the source answered with an unexpected shape
+├── StoreError                 the store cannot be opened or read
+└── DeliveryError              a platform refused a post
+        .permanent             True: retrying is useless (channel gone, no access)
 """
 
 from __future__ import annotations

@@ -69,7 +69,9 @@ class CommandHandlers:
                 "Try fewer words, OR between alternatives, or a prefix like robot*."
             )
         return Reply(
-            text=f"Top {len(papers)} for “{shorten(str(query), 120)}”", papers=papers, shareable=True
+            text=f"Top {len(papers)} for “{shorten(str(query), 120)}”",
+            papers=papers,
+            shareable=True,
         )
 
     def do_show(self, channel: ChannelKey, command: Command) -> Reply:
@@ -95,8 +97,10 @@ class CommandHandlers:
     def do_list(self, channel: ChannelKey, command: Command) -> Reply:
         subs = self._channels.get(channel).subscriptions
         if not subs:
-            return Reply(text="No saved searches: this channel gets the day's overall top papers. "
-                              "Add one with /papers subscribe QUERY.")
+            return Reply(
+                text="No saved searches: this channel gets the day's overall top papers. "
+                "Add one with /papers subscribe QUERY."
+            )
         lines = [f"{i}. {q}" for i, q in enumerate(subs, 1)]
         return Reply(text="Saved searches for this channel:\n" + "\n".join(lines))
 
@@ -128,7 +132,8 @@ class CommandHandlers:
         day, matched = found
         reason = (
             "it matched " + ", ".join(f"“{q}”" for q in matched)
-            if matched else "it was among the day's top papers (no saved searches then)"
+            if matched
+            else "it was among the day's top papers (no saved searches then)"
         )
         return Reply(text=f"{paper_id} was in the digest of {day:%a %d %b %Y} because {reason}.")
 
@@ -151,11 +156,14 @@ class CommandHandlers:
             shown = min(len(digest.entries), settings.top_n)
             lines.append(f"{day:%a %d %b}: {len(digest.entries)} matching, {shown} would be posted")
             newest = newest or digest
-        what = "this channel's digest" + (f" with “{shorten(subs[-1], 80)}” added" if command.arg else "")
+        what = "this channel's digest" + (
+            f" with “{shorten(subs[-1], 80)}” added" if command.arg else ""
+        )
         assert newest is not None
         return Reply(
             text=f"Preview of {what} over the last {len(days)} featured days:\n"
-            + "\n".join(lines) + f"\nIt would have carried on {newest.day:%a %d %b}:",
+            + "\n".join(lines)
+            + f"\nIt would have carried on {newest.day:%a %d %b}:",
             papers=newest.papers[: settings.top_n],
             shareable=True,
         )

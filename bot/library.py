@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
+from bot import metrics
 from bot.paper import Paper
 from bot.query import Query, parse_query
 from bot.search_index import SearchIndex
@@ -85,7 +86,8 @@ class PaperLibrary:
 
     def search(self, query: Query | str, *, limit: int = 10) -> list[Paper]:
         parsed = parse_query(query) if isinstance(query, str) else query
-        hits = self.index.search(parsed, limit=limit)
+        with metrics.SEARCH_SECONDS.time():
+            hits = self.index.search(parsed, limit=limit)
         return [p for p in (self.get(h.paper_id) for h in hits) if p is not None]
 
     def top(self, days: Iterable[date], *, limit: int = 10) -> list[Paper]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from bot import metrics
 from bot.channel import ChannelKey
 from bot.digest import Digest
 from bot.errors import DeliveryError
@@ -81,10 +83,19 @@ class Outbox:
             return Delivery(channel, digest.day, Outcome.EMPTY)
         platform = self._platforms.get(channel.platform)
         if platform is None:
-            return Delivery(channel, digest.day, Outcome.NO_PLATFORM, detail=f"{channel.platform} is not configured")
+            return Delivery(
+                channel,
+                digest.day,
+                Outcome.NO_PLATFORM,
+                detail=f"{channel.platform} is not configured",
+            )
         # An earlier attempt may have reached the platform: look before posting.
-        resume = previous is not None and previous.state in (DeliveryState.POSTING, DeliveryState.FAILED)
+        resume = previous is not None and previous.state in (
+            DeliveryState.POSTING,
+            DeliveryState.FAILED,
+        )
         attempts = previous.attempts if previous else 0
+        started = time.perf_counter()
         for tries in range(1, self._max_attempts + 1):
             attempts += 1
             self._ledger.start_posting(digest, attempts=attempts, now=self._clock())
@@ -97,21 +108,36 @@ class Outbox:
                 delay = self._backoff(tries, exc.retry_after)
                 log.warning(
                     "digest post failed, retrying",
-                    extra={"channel": str(channel), "day": digest.day.isoformat(),
-                           "attempt": attempts, "delay": round(delay, 2), "error": str(exc)},
+                    extra={
+                        "channel": str(channel),
+                        "day": digest.day.isoformat(),
+                        "attempt": attempts,
+                        "delay": round(delay, 2),
+                        "error": str(exc),
+                    },
                 )
                 await self._sleep(delay)
                 continue
             self._ledger.mark_sent(digest, attempts=attempts, now=self._clock())
-            log.info("digest posted", extra={"channel": str(channel), "day": digest.day.isoformat(),
-                                             "papers": len(digest.entries)})
+            metrics.DIGESTS_POSTED.labels(platform.name).inc()
+            metrics.POST_SECONDS.labels(platform.name).observe(time.perf_counter() - started)
+            log.info(
+                "digest posted",
+                extra={
+                    "channel": str(channel),
+                    "day": digest.day.isoformat(),
+                    "papers": len(digest.entries),
+                },
+            )
             return Delivery(channel, digest.day, Outcome.SENT, papers=len(digest.entries))
         raise AssertionError("unreachable: the last try returns")
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self._max_backoff)
-        return min(self._backoff_base * 2 ** (attempt - 1), self._max_backoff) * random.uniform(0.8, 1.2)
+        return min(self._backoff_base * 2 ** (attempt - 1), self._max_backoff) * random.uniform(
+            0.8, 1.2
+        )
 
     def _fail(self, digest: Digest, exc: DeliveryError, attempts: int) -> Delivery:
         entry = self._ledger.get(digest.channel, digest.day)
@@ -122,9 +148,14 @@ class Outbox:
         self._ledger.record(digest.channel, digest.day, failed, now=self._clock())
         log.error(
             "digest not delivered",
-            extra={"channel": str(digest.channel), "day": digest.day.isoformat(),
-                   "permanent": exc.permanent, "error": str(exc)},
+            extra={
+                "channel": str(digest.channel),
+                "day": digest.day.isoformat(),
+                "permanent": exc.permanent,
+                "error": str(exc),
+            },
         )
+        metrics.DIGESTS_FAILED.labels(digest.channel.platform, str(exc.permanent).lower()).inc()
         if exc.permanent:
             self._on_permanent(digest.channel, str(exc))
             return Delivery(digest.channel, digest.day, Outcome.PAUSED, detail=str(exc))

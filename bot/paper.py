@@ -137,7 +137,7 @@ def _iso_day(value: Any) -> date | None:
 
 
 def _optional_str(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+    return _clean(value) or None if isinstance(value, str) else None
 
 
 def paper_from_hf_item(item: Any, *, requested_day: date) -> Paper:
@@ -182,7 +182,9 @@ def paper_from_hf_item(item: Any, *, requested_day: date) -> Paper:
         organization_slug=_optional_str(org.get("name")),
         published_on=_iso_day(raw.get("publishedAt")),
         ai_summary=_optional_str(raw.get("ai_summary")),
-        ai_keywords=tuple(k for k in keywords if isinstance(k, str)) if isinstance(keywords, list) else (),
+        ai_keywords=tuple(k for k in keywords if isinstance(k, str))
+        if isinstance(keywords, list)
+        else (),
         github_repo=_optional_str(raw.get("githubRepo")),
         github_stars=stars if isinstance(stars, int) else None,
         project_page=_optional_str(raw.get("projectPage")),

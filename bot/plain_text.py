@@ -42,7 +42,8 @@ def paper_detail(paper: Paper) -> str:
     days = ", ".join(d.isoformat() for d in paper.featured_days)
     lines = [
         paper.title,
-        f"{authors_line(paper, most=8)}" + (f" · {paper.organization}" if paper.organization else ""),
+        f"{authors_line(paper, most=8)}"
+        + (f" · {paper.organization}" if paper.organization else ""),
         f"▲{paper.upvotes} upvotes · {paper.num_comments} comments · featured {days}",
         *links,
         "",

@@ -12,9 +12,11 @@ atomic, so a kill in mid-write leaves the previous state intact.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,17 @@ class Store:
         except (sqlite3.DatabaseError, RuntimeError, json.JSONDecodeError) as exc:
             raise self._corrupt(str(exc)) from exc
         return table
+
+    def scan(self, name: str) -> Iterator[tuple[str, Any]]:
+        """Every (key, value) of a table in one query, for bulk reads.
+
+        Reads committed data straight from SQLite: iterating a SqliteDict
+        costs a round trip through its worker thread per row.
+        """
+        assert name in TABLES
+        with contextlib.closing(sqlite3.connect(self.path)) as conn:
+            for key, blob in conn.execute(f'SELECT key, value FROM "{name}"'):
+                yield key, _decode(blob)
 
     def table(self, name: str) -> SqliteDict:
         return self._tables[name]

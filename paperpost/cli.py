@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -25,10 +25,11 @@ from bot.errors import PaperpostError, UserError
 from bot.library import PaperLibrary
 from bot.paper import Paper
 from bot.plain_text import paper_detail, paper_list
-from paperpost.progress import ProgressBar
 from bot.snapshot import BundledSnapshot
 from bot.store import Store
 from bot.sync import days_in_range, sync_days
+from paperpost.logs import configure_logging
+from paperpost.progress import ProgressBar
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
@@ -56,9 +57,7 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--data-dir", type=Path, help="state folder (default: $PAPERPOST_DATA_DIR)"
-    )
+    common.add_argument("--data-dir", type=Path, help="state folder (default: $PAPERPOST_DATA_DIR)")
     common.add_argument(
         "--offline",
         action="store_true",
@@ -105,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON")
     channels_sub.add_parser("export", parents=[common], help="print every channel as JSON")
     importing = channels_sub.add_parser("import", parents=[common], help="add channels from JSON")
-    importing.add_argument("file", type=Path, help="a file written by 'channels export' (- for stdin)")
+    importing.add_argument(
+        "file", type=Path, help="a file written by 'channels export' (- for stdin)"
+    )
     return parser
 
 
@@ -176,7 +177,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     report = asyncio.run(run())
     if bar:
         bar.finish()
-    print(f"synced {len(report.days) - len(report.failed)} day(s), {report.papers} paper(s)")
+    print(f"synced {len(report.synced)} day(s), {report.papers} paper(s)")
     for day, reason in report.failed:
         print(f"failed {day}: {reason}", file=sys.stderr)
     return EXIT_FAILURE if report.failed else 0
@@ -228,7 +229,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
     deliveries = asyncio.run(
         post_digests_now(
-            _config(args), offline=args.offline, day=args.date, channel=args.channel,
+            _config(args),
+            offline=args.offline,
+            day=args.date,
+            channel=args.channel,
             dry_run=args.dry_run,
         )
     )
@@ -254,8 +258,10 @@ def cmd_channels(args: argparse.Namespace) -> int:
         return 0
     for key, s in registry.all():
         state = "paused" if s.paused else "active"
-        print(f"{key}  {state}  {s.post_time:%H:%M} {s.timezone} {s.days_text()}  "
-              f"top {s.top_n}  {len(s.subscriptions)} saved search(es)")
+        print(
+            f"{key}  {state}  {s.post_time:%H:%M} {s.timezone} {s.days_text()}  "
+            f"top {s.top_n}  {len(s.subscriptions)} saved search(es)"
+        )
     return 0
 
 
@@ -274,10 +280,7 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose)
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
@@ -288,6 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head & co.: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

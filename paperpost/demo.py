@@ -1,31 +1,61 @@
-"""``paperpost demo``: the whole loop, offline, on the bundled snapshot."""
+"""``paperpost demo``: the whole loop, offline, on the bundled snapshot.
+
+It runs in a throw-away folder, through the same core and console adapter as
+``paperpost run``: the latest day's top papers, a subscription, its preview,
+the digest it posts, and a search.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from pathlib import Path
 
-from bot.library import PaperLibrary
+from adapters.console import ConsolePlatform, render_reply
+from bot.app import Paperpost
+from bot.channel import CONSOLE_CHANNEL
+from bot.config import Config
 from bot.plain_text import paper_list
 from bot.snapshot import BundledSnapshot
-from bot.store import Store
-from bot.sync import sync_days
 
-EXAMPLE_QUERY = "agent OR agents upvotes:>=10"
+SCRIPT = (
+    "/papers subscribe agent OR agents",
+    "/papers set top 3",
+    "/papers preview",
+)
+EXAMPLE_SEARCH = '/papers search "reinforcement learning" upvotes:>=10'
+
+
+async def _demo(data_dir: Path) -> None:
+    snapshot = BundledSnapshot()
+    core = await Paperpost.open(Config(data_dir=data_dir), source=snapshot)
+    core.register_platform(ConsolePlatform())
+    try:
+        latest = core.library.latest_day()
+        assert latest is not None, "the bundled snapshot is empty"
+        days = snapshot.days()
+        print(
+            f"Paperpost demo: {core.library.paper_count()} real papers from the bundled "
+            f"snapshot ({days[0]} to {days[-1]}), no network, no tokens.\n"
+        )
+        print(f"== Top papers of {latest:%A %d %B %Y} ==")
+        print(paper_list(core.library.papers_on(latest)[:5]))
+        for line in SCRIPT:
+            print(f"\n> {line}")
+            print(render_reply(await core.handle(CONSOLE_CHANNEL, line, user="you")))
+        print(f"\n> paperpost digest --channel {CONSOLE_CHANNEL} --date {latest}")
+        await core.post_digests(day=latest, channel=CONSOLE_CHANNEL)
+        print(f"\n> {EXAMPLE_SEARCH}")
+        print(render_reply(await core.handle(CONSOLE_CHANNEL, EXAMPLE_SEARCH, user="you")))
+        print(
+            "\nNext: 'paperpost run' for the console on stdin, or set SLACK_BOT_TOKEN / "
+            "DISCORD_BOT_TOKEN to serve a team (see README.md)."
+        )
+    finally:
+        core.close()
 
 
 def run_demo() -> int:
     with tempfile.TemporaryDirectory(prefix="paperpost-demo-") as data_dir:
-        library = PaperLibrary(Store(data_dir))
-        snapshot = BundledSnapshot()
-        asyncio.run(sync_days(snapshot, library, snapshot.days()))
-        latest = library.latest_day()
-        assert latest is not None, "the bundled snapshot is empty"
-        print(f"Paperpost demo: {library.paper_count()} real papers from the bundled snapshot "
-              f"({snapshot.days()[0]} to {latest}), no network used.\n")
-        print(f"== Top papers of {latest:%A %Y-%m-%d} ==")
-        print(paper_list(library.papers_on(latest)[:5]))
-        print(f"\n== /papers search {EXAMPLE_QUERY} ==")
-        print(paper_list(library.search(EXAMPLE_QUERY, limit=5)))
-        library.close()
+        asyncio.run(_demo(Path(data_dir)))
     return 0

@@ -83,8 +83,13 @@ def posting_platforms(config: Config) -> list[Any]:
 
 
 async def post_digests_now(
-    config: Config, *, offline: bool, day: date | None, channel: ChannelKey | None,
-    dry_run: bool, out: TextIO | None = None,
+    config: Config,
+    *,
+    offline: bool,
+    day: date | None,
+    channel: ChannelKey | None,
+    dry_run: bool,
+    out: TextIO | None = None,
 ) -> Sequence[Delivery]:
     core = await open_core(config, offline=offline)
     platforms = posting_platforms(config)

@@ -70,7 +70,7 @@ async def test_subscribe_list_unsubscribe_round_trip(core: Paperpost) -> None:
         ("set top 99", "1 to 20"),
         ("set days someday", "mon-fri"),
         ("subscribe cat:cs.CL", "author"),  # the error lists the fields that exist
-        ("subscribe \"unclosed", "quote"),
+        ('subscribe "unclosed', "quote"),
         ("unsubscribe 7", "/papers list"),
         ("frobnicate", "help"),
     ],
@@ -82,8 +82,14 @@ async def test_user_errors_get_a_clear_reply(core: Paperpost, line: str, hint: s
 
 
 async def test_settings_change_and_show(core: Paperpost) -> None:
-    for line in ("set time 07:45", "set tz america/new_york", "set top 3", "set days mon,wed,fri",
-                 "set threads on", "set min-upvotes 4"):
+    for line in (
+        "set time 07:45",
+        "set tz america/new_york",
+        "set top 3",
+        "set days mon,wed,fri",
+        "set threads on",
+        "set min-upvotes 4",
+    ):
         reply = await core.handle(SLACK, line)
         assert not reply.is_error, reply.text
         assert reply.announcement
@@ -91,7 +97,11 @@ async def test_settings_change_and_show(core: Paperpost) -> None:
     assert settings.post_time == time(7, 45)
     assert settings.timezone == "America/New_York"
     assert (settings.top_n, settings.days, settings.threads, settings.min_upvotes) == (
-        3, (0, 2, 4), True, 4)
+        3,
+        (0, 2, 4),
+        True,
+        4,
+    )
     text = (await core.handle(SLACK, "settings")).text
     assert "07:45 America/New_York" in text and "mon,wed,fri" in text
 
@@ -128,7 +138,9 @@ async def test_mention_text_stays_plain_text(core: Paperpost) -> None:
     assert reply.is_error or "everyone" in (reply.announcement or "")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(line=st.text(max_size=300))
 async def test_any_line_gets_a_reply_never_an_exception(core: Paperpost, line: str) -> None:
     reply = await core.handle(SLACK, line)

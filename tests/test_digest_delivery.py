@@ -16,7 +16,7 @@ from bot.hf_source import HuggingFaceSource
 from bot.ledger import DeliveryState
 from bot.outbox import Outcome
 from tests.conftest import FakeClock, RecordingPlatform, no_sleep
-from tests.fakes.hf_server import Fault, FakeHFServer, load_days
+from tests.fakes.hf_server import FakeHFServer, Fault, load_days
 
 DAY = date(2026, 8, 21)  # a bundled Friday
 SLACK = ChannelKey("slack", "T1", "C1")
@@ -33,7 +33,9 @@ async def test_subscription_digest_is_top_n_by_upvotes_and_posted_once(
     assert 1 <= len(digest.entries) <= 3
     upvotes = [e.paper.upvotes for e in digest.entries]
     assert upvotes == sorted(upvotes, reverse=True)
-    expected = {p.id for p in core.library.search(f"agents since:{DAY} before:2026-08-22", limit=50)}
+    expected = {
+        p.id for p in core.library.search(f"agents since:{DAY} before:2026-08-22", limit=50)
+    }
     assert {e.paper.id for e in digest.entries} <= expected
     assert all(e.matched == ("agents",) for e in digest.entries)
     second = await core.post_digests(day=DAY, channel=CONSOLE_CHANNEL)
@@ -58,7 +60,9 @@ async def test_refeatured_paper_is_never_posted_twice(tmp_path: Path, clock: Fak
     platform = RecordingPlatform(name="slack")
     with FakeHFServer(load_days()) as hf:
         core = await Paperpost.open(
-            Config(data_dir=tmp_path), clock=clock, outbox_sleep=no_sleep,
+            Config(data_dir=tmp_path),
+            clock=clock,
+            outbox_sleep=no_sleep,
             source=HuggingFaceSource(endpoint=hf.url, sleep=no_sleep),
         )
         core.register_platform(platform)
@@ -121,16 +125,18 @@ async def test_catch_up_happens_exactly_once(tmp_path: Path, clock: FakeClock) -
     assert [d.day for d in platform.posted] == [date(2026, 8, 21)]  # Monday posts Friday
 
 
-async def test_catch_up_skips_a_digest_not_yet_due(core: Paperpost, platform: RecordingPlatform,
-                                                   clock: FakeClock) -> None:
+async def test_catch_up_skips_a_digest_not_yet_due(
+    core: Paperpost, platform: RecordingPlatform, clock: FakeClock
+) -> None:
     await core.handle(CONSOLE_CHANNEL, "set time 18:00")
     clock.now = datetime(2026, 8, 24, 11, 0, tzinfo=UTC)
     await core.catch_up()
     assert platform.posted == []
 
 
-async def test_transient_errors_retry_then_post_once(core: Paperpost,
-                                                     platform: RecordingPlatform) -> None:
+async def test_transient_errors_retry_then_post_once(
+    core: Paperpost, platform: RecordingPlatform
+) -> None:
     platform.failures = [DeliveryError("busy", permanent=False, retry_after=3)] * 2
     (delivery,) = await core.post_digests(day=DAY, channel=CONSOLE_CHANNEL)
     assert delivery.outcome is Outcome.SENT
@@ -166,7 +172,9 @@ async def test_source_down_posts_nothing_then_posts_once_when_back(
     with FakeHFServer({}) as hf:
         hf.script(*Fault.server_error(times=2))  # both attempts of the one refresh
         core = await Paperpost.open(
-            Config(data_dir=tmp_path), clock=clock, outbox_sleep=no_sleep,
+            Config(data_dir=tmp_path),
+            clock=clock,
+            outbox_sleep=no_sleep,
             source=HuggingFaceSource(endpoint=hf.url, sleep=no_sleep, max_attempts=2),
         )
         core.register_platform(platform)
@@ -187,7 +195,8 @@ async def test_source_down_posts_nothing_then_posts_once_when_back(
 async def test_refresh_is_once_per_day_for_all_channels(tmp_path: Path, clock: FakeClock) -> None:
     with FakeHFServer(load_days()) as hf:
         core = await Paperpost.open(
-            Config(data_dir=tmp_path), clock=clock,
+            Config(data_dir=tmp_path),
+            clock=clock,
             source=HuggingFaceSource(endpoint=hf.url, sleep=no_sleep),
         )
         core.register_platform(RecordingPlatform(name="slack"))
@@ -199,7 +208,7 @@ async def test_refresh_is_once_per_day_for_all_channels(tmp_path: Path, clock: F
         core.close()
 
 
-def _snapshot():  # noqa: ANN202
+def _snapshot():
     from bot.snapshot import BundledSnapshot
 
     return BundledSnapshot()

@@ -15,7 +15,9 @@ DATA = Path(__file__).parent / "data"
 
 
 def load(path: Path) -> list[Paper]:
-    return papers_from_hf_day(json.loads(path.read_text()), requested_day=date.fromisoformat(path.stem))
+    return papers_from_hf_day(
+        json.loads(path.read_text()), requested_day=date.fromisoformat(path.stem)
+    )
 
 
 def all_days() -> list[Path]:

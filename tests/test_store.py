@@ -29,7 +29,9 @@ def test_values_are_json_not_pickle(tmp_path: Path) -> None:
         library.add_day(date(2026, 8, 21), [paper("2608.00001", date(2026, 8, 21))])
         library.close()
     with sqlite3.connect(tmp_path / "paperpost.sqlite") as conn:
-        (blob,) = conn.execute('SELECT value FROM "papers" WHERE key = ?', ("2608.00001",)).fetchone()
+        (blob,) = conn.execute(
+            'SELECT value FROM "papers" WHERE key = ?', ("2608.00001",)
+        ).fetchone()
     assert json.loads(blob)["title"] == "Title 2608.00001"
 
 

@@ -1,0 +1,50 @@
+"""Log set-up: one line per event, with the context fields the core attaches
+(``channel``, ``day``, ``error``…) appended as key=value, or JSON lines with
+PAPERPOST_LOG_FORMAT=json. Secrets never reach a record: the config keeps them
+out of its repr and the HTTP clients redact them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def _context(record: logging.LogRecord) -> dict[str, object]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = _context(record)
+        if context:
+            line += " " + " ".join(f"{k}={v}" for k, v in context.items())
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **{k: str(v) for k, v in _context(record).items()},
+        }
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(*, verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    if os.environ.get("PAPERPOST_LOG_FORMAT", "").lower() == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    # httpx logs every request URL at INFO; keep it for --verbose only.
+    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
