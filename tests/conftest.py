@@ -65,7 +65,9 @@ async def core(
     tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
 ) -> AsyncIterator[Paperpost]:
     app = await Paperpost.open(
-        Config(data_dir=tmp_path / "data"), source=BundledSnapshot(), clock=clock,
+        Config(data_dir=tmp_path / "data"),
+        source=BundledSnapshot(),
+        clock=clock,
         outbox_sleep=no_sleep,
     )
     app.register_platform(platform)
