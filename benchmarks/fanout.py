@@ -81,7 +81,6 @@ def naive_baseline(core: Paperpost, day: date, channels: list[ChannelKey]) -> fl
         build_digest(channel, day, matcher, subscriptions=settings.subscriptions,
                      posted=core.ledger.posted_ids(channel), min_upvotes=settings.min_upvotes,
                      top_n=settings.top_n)  # fmt: skip
-        matcher.close()
     return time.perf_counter() - started
 
 

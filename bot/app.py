@@ -235,14 +235,15 @@ class Paperpost:
                 return await self.outbox.deliver(digest)
 
         for day, channels in sorted(by_day.items()):
-            done = {c for c in channels if self.ledger.is_sent(c, day)}
+            entries = self.ledger.entries_for(channels, day)
+            done = {c for c, e in entries.items() if e and e.state is DeliveryState.SENT}
             deliveries += [Delivery(c, day, Outcome.ALREADY_SENT) for c in sorted(done)]
             channels = [c for c in channels if c not in done]
             # One refresh per featured day, shared by every channel posting it.
             if channels and not await self.refresher.ensure(day):
                 deliveries += [self._waiting(c, day, dry_run=dry_run) for c in channels]
                 continue
-            planned = await asyncio.to_thread(self.plan_digests, day, channels)
+            planned = await asyncio.to_thread(self.plan_digests, day, channels, entries)
             ready = [d for d in planned if isinstance(d, Digest)]
             deliveries += [d for d in planned if isinstance(d, Delivery)]
             if dry_run:
@@ -260,13 +261,18 @@ class Paperpost:
             self.ledger.record(channel, day, LedgerEntry(DeliveryState.PENDING), now=self.clock())
         return Delivery(channel, day, Outcome.WAITING, detail=self.refresher.last_error or "")
 
-    def plan_digests(self, day: date, channels: list[ChannelKey]) -> list[Digest | Delivery]:
+    def plan_digests(
+        self,
+        day: date,
+        channels: list[ChannelKey],
+        entries: dict[ChannelKey, LedgerEntry | None],
+    ) -> list[Digest | Delivery]:
         """What each channel should get for ``day``: nothing (already sent), the
         digest an interrupted attempt was posting, or a fresh digest."""
         plan: list[Digest | Delivery] = []
         fresh: list[ChannelKey] = []
         for channel in channels:
-            entry = self.ledger.get(channel, day)
+            entry = entries.get(channel)
             if entry and entry.state is DeliveryState.SENT:
                 plan.append(Delivery(channel, day, Outcome.ALREADY_SENT))
             elif recorded := self.recorded_digest(channel, day, entry):
@@ -295,22 +301,16 @@ class Paperpost:
         matcher = DayMatcher(self.library.papers_on(day))
         settings_of = self.channels.settings_of(channels)
         posted_of = self.ledger.posted_of(channels)
-        try:
-            digests = []
-            for channel in channels:
-                settings = settings_of[channel]
-                digests.append(
-                    build_digest(
-                        channel,
-                        day,
-                        matcher,
-                        subscriptions=settings.subscriptions,
-                        posted=posted_of[channel],
-                        min_upvotes=settings.min_upvotes,
-                        top_n=settings.top_n,
-                        threads=settings.threads,
-                    )
-                )
-            return digests
-        finally:
-            matcher.close()
+        return [
+            build_digest(
+                channel,
+                day,
+                matcher,
+                subscriptions=settings_of[channel].subscriptions,
+                posted=posted_of[channel],
+                min_upvotes=settings_of[channel].min_upvotes,
+                top_n=settings_of[channel].top_n,
+                threads=settings_of[channel].threads,
+            )
+            for channel in channels
+        ]

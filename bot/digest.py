@@ -14,6 +14,7 @@ from datetime import date
 
 from bot.channel import ChannelKey
 from bot.paper import Paper
+from bot.query import matches, paper_text, parse_query
 
 
 def by_upvotes(paper: Paper) -> tuple[int, str]:
@@ -82,28 +83,24 @@ def select_entries(
 class DayMatcher:
     """Runs saved searches over one featured day's papers, each distinct query once.
 
-    The day's papers go into a small in-memory index of the same engine as
-    ``/papers search``, so a subscription matches exactly what searching for
-    it shows.
+    It uses the query language's reference matcher, which the search index is
+    tested to agree with, so a subscription matches exactly what searching for
+    it finds; for a day's few dozen papers that beats building an index.
     """
 
     def __init__(self, papers: Sequence[Paper]) -> None:
-        from bot.search_index import SearchIndex  # the engine; imported here to keep values light
-
         self.papers = sorted(papers, key=by_upvotes)
-        self._index = SearchIndex()
-        self._index.upsert(self.papers)
+        self._texts = [paper_text(p) for p in self.papers]
         self._position = {p.id: i for i, p in enumerate(self.papers)}
         self._cache: dict[str, tuple[frozenset[str], tuple[Paper, ...]]] = {}
 
     def _run(self, query: str) -> tuple[frozenset[str], tuple[Paper, ...]]:
         if query not in self._cache:
-            from bot.query import parse_query
-
-            hits = self._index.search(parse_query(query), limit=None)
-            ids = frozenset(h.paper_id for h in hits)
-            ranked = tuple(p for p in self.papers if p.id in ids)
-            self._cache[query] = (ids, ranked)
+            parsed = parse_query(query)
+            ranked = tuple(
+                p for p, text in zip(self.papers, self._texts, strict=True) if matches(parsed, text)
+            )
+            self._cache[query] = (frozenset(p.id for p in ranked), ranked)
         return self._cache[query]
 
     def ids_matching(self, query: str) -> frozenset[str]:
@@ -115,9 +112,6 @@ class DayMatcher:
             return self._run(queries[0])[1]
         found = {p.id: p for q in queries for p in self._run(q)[1]}
         return [found[i] for i in sorted(found, key=self._position.__getitem__)]
-
-    def close(self) -> None:
-        self._index.close()
 
 
 def build_digest(

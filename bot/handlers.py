@@ -152,7 +152,6 @@ class CommandHandlers:
                 channel, day, matcher, subscriptions=subs, posted=(),
                 min_upvotes=settings.min_upvotes, top_n=10_000,
             )  # fmt: skip
-            matcher.close()
             shown = min(len(digest.entries), settings.top_n)
             lines.append(f"{day:%a %d %b}: {len(digest.entries)} matching, {shown} would be posted")
             newest = newest or digest
@@ -199,7 +198,6 @@ class CommandHandlers:
         for day in days:
             matcher = DayMatcher(self._library.papers_on(day))
             total += len(matcher.ids_matching(str(parsed)))
-            matcher.close()
         return f"It matched {total} paper(s) over the last {len(days)} featured days."
 
     def do_unsubscribe(self, channel: ChannelKey, command: Command) -> Reply:

@@ -81,9 +81,19 @@ class Ledger:
         raw = self._entries.get(_key(channel, day))
         return LedgerEntry.from_json(raw) if raw else None
 
-    def is_sent(self, channel: ChannelKey, day: date) -> bool:
-        entry = self.get(channel, day)
-        return entry is not None and entry.state is DeliveryState.SENT
+    def entries_for(
+        self, channels: list[ChannelKey], day: date
+    ) -> dict[ChannelKey, LedgerEntry | None]:
+        """Many channels' entries for one day; one table scan when that beats one read each."""
+        if len(channels) < 64:
+            return {c: self.get(c, day) for c in channels}
+        wanted = {_key(c, day): c for c in channels}
+        found = {
+            wanted[k]: LedgerEntry.from_json(v)
+            for k, v in self._store.scan("ledger")
+            if k in wanted
+        }
+        return {c: found.get(c) for c in channels}
 
     def record(self, channel: ChannelKey, day: date, entry: LedgerEntry, *, now: datetime) -> None:
         entry = replace(entry, updated_at=now.isoformat(timespec="seconds"))
