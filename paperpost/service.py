@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, TextIO
 
+from aiohttp import web
+
 from adapters.console import ConsolePlatform, serve_console
 from bot.app import Paperpost
 from bot.channel import ChannelKey
 from bot.config import Config
 from bot.outbox import Delivery
 from bot.snapshot import BundledSnapshot
+from paperpost.http_server import build_app, serve
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +28,16 @@ async def open_core(config: Config, *, offline: bool) -> Paperpost:
     return await Paperpost.open(config, source=BundledSnapshot() if offline else None)
 
 
-async def start_platforms(core: Paperpost, config: Config) -> list[Any]:
-    """Start every platform that has a token; each returns a runtime with ``stop()``."""
+async def start_platforms(core: Paperpost, config: Config, web_app: web.Application) -> list[Any]:
+    """Start every platform that has a token; each returns a runtime with ``stop()``.
+
+    Slack's HTTP mode serves ``web_app`` (with /healthz and /metrics) itself.
+    """
     runtimes: list[Any] = []
     if config.slack_enabled:
         from adapters.slack import start_slack
 
-        runtimes.append(await start_slack(core, config))
+        runtimes.append(await start_slack(core, config, web_app=web_app))
     if config.discord_enabled:
         from adapters.discord import start_discord
 
@@ -41,19 +47,27 @@ async def start_platforms(core: Paperpost, config: Config) -> list[Any]:
 
 async def run_service(config: Config, *, offline: bool, stdin: TextIO | None = None) -> int:
     core = await open_core(config, offline=offline)
-    runtimes = await start_platforms(core, config)
+    web_app = build_app(core)
+    runtimes: list[Any] = []
+    runner: web.AppRunner | None = None
     try:
+        runtimes = await start_platforms(core, config, web_app)
         if not runtimes:
             # No platform configured: the console is the channel, stdin the user.
             core.register_platform(ConsolePlatform())
             await core.start()
             await serve_console(core, stdin=stdin)
         else:
+            if not any(getattr(r, "mode", None) == "http" for r in runtimes):
+                runner = await serve(web_app, host=config.host, port=config.port)
+            log.info("Paperpost is running", extra={"host": config.host, "port": config.port})
             await core.start()
             await _until_terminated()
     finally:
         for runtime in runtimes:
             await runtime.stop()
+        if runner is not None:
+            await runner.cleanup()
         await core.stop()
         core.close()
     return 0
@@ -68,7 +82,7 @@ async def _until_terminated() -> None:
     await stop.wait()
 
 
-def posting_platforms(config: Config) -> list[Any]:
+async def posting_platforms(config: Config) -> list[Any]:
     """Platforms that post without serving slash commands (cron mode)."""
     platforms: list[Any] = [ConsolePlatform()]
     if config.slack_enabled:
@@ -76,9 +90,9 @@ def posting_platforms(config: Config) -> list[Any]:
 
         platforms.append(slack_platform(config))
     if config.discord_enabled:
-        from adapters.discord import discord_platform
+        from adapters.discord import open_discord_platform
 
-        platforms.append(discord_platform(config))
+        platforms.append(await open_discord_platform(config))
     return platforms
 
 
@@ -92,17 +106,15 @@ async def post_digests_now(
     out: TextIO | None = None,
 ) -> Sequence[Delivery]:
     core = await open_core(config, offline=offline)
-    platforms = posting_platforms(config)
+    platforms = await posting_platforms(config)
     try:
         for platform in platforms:
-            if hasattr(platform, "start"):
-                await platform.start()
             core.register_platform(platform)
         deliveries = await core.post_digests(day=day, channel=channel, dry_run=dry_run)
     finally:
         for platform in platforms:
-            if hasattr(platform, "close"):
-                await platform.close()
+            if hasattr(platform, "aclose"):
+                await platform.aclose()
         core.close()
     for d in deliveries:
         detail = f" ({d.detail})" if d.detail else ""

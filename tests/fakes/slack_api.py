@@ -1,0 +1,413 @@
+"""A loopback fake of the Slack Web API (and of response_url), over real HTTP.
+
+An aiohttp server on ``127.0.0.1`` (ephemeral port) in the test's event loop.
+
+What it answers (``POST {api.url}{method}``; JSON bodies and form bodies alike,
+as slack_sdk sends ``chat.postMessage`` as JSON and most methods form-encoded)
+    ``auth.test``, ``chat.postMessage``, ``conversations.history`` (newest
+    first, ``limit``/``cursor`` paging, ``metadata`` only with
+    ``include_all_metadata``), ``conversations.replies``, ``conversations.info``
+    (``is_member``), ``apps.connections.open`` (``api.socket_url``). Like
+    Slack, it refuses blocks over Block Kit's limits (``invalid_blocks``,
+    ``msg_blocks_too_long``; see ``block_kit_problems``). Unknown
+    methods answer ``{"ok": false, "error": "unknown_method"}``. A wrong bot
+    token answers ``invalid_auth``.
+
+Channels
+    Any channel id is a channel the bot is in, unless told otherwise:
+    ``api.not_member("C2")`` (posts get ``not_in_channel``, info says
+    ``is_member: false``) or ``api.missing("C3")`` (``channel_not_found``).
+
+Faults, queued per method: ``api.fail("chat.postMessage", Fault.rate_limited(2),
+Fault.server_error(posted=True), Fault.error("channel_not_found"))``. Each call
+of the method takes the next queued fault. ``server_error(posted=True)`` posts
+the message and then answers 500, as Slack sometimes does.
+
+What it records
+    ``api.posts`` (accepted chat.postMessage, in order), ``api.calls`` (every
+    call: method, params, content type), ``api.responses`` (response_url
+    posts: JSON bodies), ``api.messages(channel)`` (the channel's history).
+
+Requests from Slack, as Slack shapes and signs them (``slash_command``,
+``share_click``, ``sign``, ``form_body``, ``action_body``): payloads come from
+``tests/data/slack/*.json``; signatures are ``v0=`` + hex HMAC-SHA256 of
+``v0:{timestamp}:{raw body}`` with the signing secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+TEAM_ID = "T0TEST"
+BOT_USER_ID = "UBOT0001"
+
+
+@dataclass(frozen=True)
+class Fault:
+    status: int = 200
+    code: str | None = None
+    retry_after: int | None = None
+    posted: bool = False  # chat.postMessage: record the post even though the answer fails
+
+    @classmethod
+    def rate_limited(cls, retry_after: int = 1) -> Fault:
+        return cls(status=429, code="ratelimited", retry_after=retry_after)
+
+    @classmethod
+    def server_error(cls, status: int = 500, *, posted: bool = False) -> Fault:
+        return cls(status=status, code="internal_error", posted=posted)
+
+    @classmethod
+    def error(cls, code: str) -> Fault:
+        return cls(status=200, code=code)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None
+    metadata: dict[str, Any] | None
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeSlackAPI:
+    bot_token: str = BOT_TOKEN
+    app_token: str = APP_TOKEN
+    team_id: str = TEAM_ID
+    bot_user_id: str = BOT_USER_ID
+    socket_url: str | None = None
+    posts: list[Posted] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    _history: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    _faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    _not_member: set[str] = field(default_factory=set)
+    _missing: set[str] = field(default_factory=set)
+    _clock: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    base: str = ""
+
+    # -- life cycle --------------------------------------------------------------
+    async def start(self) -> FakeSlackAPI:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)  # some methods are GETs
+        app.router.add_post("/response/{key}", self._response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base = f"http://{host}:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeSlackAPI:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL, for ``AsyncWebClient(base_url=...)`` / SLACK_API_URL."""
+        return f"{self.base}/api/"
+
+    def response_url(self, key: str = "cmd") -> str:
+        return f"{self.base}/response/{key}"
+
+    # -- scripting -----------------------------------------------------------------
+    def fail(self, method: str, *faults: Fault) -> None:
+        self._faults[method].extend(faults)
+
+    def not_member(self, channel: str) -> None:
+        self._not_member.add(channel)
+
+    def missing(self, channel: str) -> None:
+        self._missing.add(channel)
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Every message in the channel, replies included, oldest first."""
+        return list(self._history[channel])
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, predicate: Any, *, timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds (checked after every request)."""
+
+        async def loop() -> None:
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(loop(), timeout)
+
+    # -- HTTP ----------------------------------------------------------------------
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            body = await request.json()
+            params.update(body if isinstance(body, dict) else {})
+        else:
+            params.update(dict(await request.post()))
+        return params
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.responses.append({"key": request.match_info["key"], **body})
+        self._changed.set()
+        return web.Response(text="ok")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(Call(method, params, request.content_type))
+        try:
+            return await self._answer(method, params, request.headers.get("Authorization", ""))
+        finally:
+            self._changed.set()
+
+    async def _answer(self, method: str, params: dict[str, Any], auth: str) -> web.Response:
+        token = auth.removeprefix("Bearer ").strip() or params.get("token", "")
+        wanted = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != wanted:
+            return _error("invalid_auth")
+        fault = self._faults[method].popleft() if self._faults[method] else None
+        if fault is not None:
+            if fault.posted and method == "chat.postMessage":
+                self._post(params)
+            headers = {}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+            return web.json_response(
+                {"ok": False, "error": fault.code}, status=fault.status, headers=headers
+            )
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        return web.json_response(handler(params))
+
+    def _channel_error(self, channel: str, *, posting: bool) -> str | None:
+        if not channel or channel in self._missing:
+            return "channel_not_found"
+        if posting and channel in self._not_member:
+            return "not_in_channel"
+        return None
+
+    def _post(self, params: dict[str, Any]) -> Posted:
+        n = next(self._clock)
+        blocks = params.get("blocks") or []
+        metadata = params.get("metadata")
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        posted = Posted(
+            channel=params["channel"],
+            ts=f"{1_700_000_000 + n}.{n:06d}",
+            text=params.get("text", ""),
+            blocks=blocks,
+            thread_ts=params.get("thread_ts"),
+            metadata=metadata,
+            body=params,
+        )
+        self.posts.append(posted)
+        message = {"type": "message", "ts": posted.ts, "text": posted.text, "blocks": blocks}
+        message |= {"user": self.bot_user_id, "bot_id": "BBOT0001"}
+        if posted.thread_ts:
+            message["thread_ts"] = posted.thread_ts
+        if metadata:
+            message["metadata"] = metadata
+        self._history[posted.channel].append(message)
+        return posted
+
+    # -- methods -------------------------------------------------------------------
+    def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True, "url": "https://paperpost-test.slack.com/", "team": "Test",
+            "user": "paperpost", "team_id": self.team_id, "user_id": self.bot_user_id,
+            "bot_id": "BBOT0001", "is_enterprise_install": False,
+        }  # fmt: skip
+
+    def _m_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not self.socket_url:
+            return {"ok": False, "error": "socket_mode_not_enabled"}
+        return {"ok": True, "url": self.socket_url}
+
+    def _m_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel", "")
+        if error := self._channel_error(channel, posting=True):
+            return {"ok": False, "error": error}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        blocks = params.get("blocks") or []
+        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+        if problems := block_kit_problems(blocks):
+            too_long = any("too long" in p for p in problems)
+            return {"ok": False, "error": "msg_blocks_too_long" if too_long else "invalid_blocks"}
+        posted = self._post(params)
+        return {"ok": True, "channel": channel, "ts": posted.ts, "message": {"ts": posted.ts}}
+
+    def _m_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel", "")
+        if error := self._channel_error(channel, posting=False):
+            return {"ok": False, "error": error}
+        member = channel not in self._not_member
+        return {"ok": True, "channel": {"id": channel, "is_channel": True, "is_member": member}}
+
+    def _page(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = messages[start : start + limit]
+        if str(params.get("include_all_metadata", "")).lower() not in ("1", "true"):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(messages)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _m_conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel", "")
+        if error := self._channel_error(channel, posting=True):
+            return {"ok": False, "error": error}
+        top = [m for m in self._history[channel] if m.get("thread_ts", m["ts"]) == m["ts"]]
+        return self._page(top[::-1], params)
+
+    def _m_conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = params.get("channel", ""), params.get("ts")
+        if error := self._channel_error(channel, posting=True):
+            return {"ok": False, "error": error}
+        thread = [m for m in self._history[channel] if ts in (m["ts"], m.get("thread_ts"))]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        return self._page(thread, params)
+
+
+def _error(code: str, status: int = 200) -> web.Response:
+    return web.json_response({"ok": False, "error": code}, status=status)
+
+
+# -- Block Kit limits -----------------------------------------------------------------
+LIMITS = {"blocks": 50, "section": 3_000, "header": 150, "context": 10, "button": 75,
+          "value": 2_000, "url": 3_000, "total_text": 12_000}  # fmt: skip
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in ([v] if k == "text" and isinstance(v, str)
+                else _texts(v))]  # fmt: skip
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def block_kit_problems(blocks: list[dict[str, Any]]) -> list[str]:
+    """What Slack would refuse in a message's blocks ([] when none)."""
+    problems = []
+    if len(blocks) > LIMITS["blocks"]:
+        problems.append(f"{len(blocks)} blocks")
+    if sum(map(len, _texts(blocks))) > LIMITS["total_text"]:
+        problems.append("blocks too long in all")
+    for i, block in enumerate(blocks):
+        kind = block.get("type")
+        if kind == "section":
+            text = (block.get("text") or {}).get("text", "")
+            if not text or len(text) > LIMITS["section"]:
+                problems.append(f"block {i}: section text of {len(text)} chars")
+        elif kind == "header":
+            text = block["text"]["text"]
+            if not text or len(text) > LIMITS["header"] or block["text"]["type"] != "plain_text":
+                problems.append(f"block {i}: header of {len(text)} chars")
+        elif kind == "context":
+            elements = block.get("elements") or []
+            if not 1 <= len(elements) <= LIMITS["context"]:
+                problems.append(f"block {i}: {len(elements)} context elements")
+            if any(len(e.get("text", "")) > LIMITS["section"] for e in elements):
+                problems.append(f"block {i}: context text too long")
+        elif kind == "actions":
+            for e in block.get("elements") or []:
+                if len(e["text"]["text"]) > LIMITS["button"]:
+                    problems.append(f"block {i}: button text too long")
+                if len(e.get("value", "")) > LIMITS["value"]:
+                    problems.append(f"block {i}: button value too long")
+                if len(e.get("url", "")) > LIMITS["url"]:
+                    problems.append(f"block {i}: button url too long")
+        elif kind != "divider":
+            problems.append(f"block {i}: unexpected type {kind}")
+    return problems
+
+
+# -- requests from Slack ------------------------------------------------------------
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+DATA = Path(__file__).resolve().parent.parent / "data" / "slack"
+
+
+def slash_command(text: str, *, response_url: str, **overrides: str) -> dict[str, str]:
+    """A recorded-shape ``/papers`` payload with ``text`` and ``response_url`` set."""
+    payload = json.loads((DATA / "slash_command.json").read_text("utf-8"))
+    payload |= {"text": text, "response_url": response_url, **overrides}
+    return payload
+
+
+def share_click(value: str, *, response_url: str, **overrides: Any) -> dict[str, Any]:
+    """A recorded-shape ``block_actions`` payload: the "Share in channel" button."""
+    payload = json.loads((DATA / "share_action.json").read_text("utf-8"))
+    payload["actions"][0]["value"] = value
+    payload["response_url"] = response_url
+    payload |= overrides
+    return payload
+
+
+def sign(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = f"v0:{ts}:{body}".encode()
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def form_body(payload: dict[str, str]) -> str:
+    """A slash command as Slack sends it: form-encoded fields."""
+    return urlencode(payload)
+
+
+def action_body(payload: dict[str, Any]) -> str:
+    """An interaction as Slack sends it: ``payload=<json>``, form-encoded."""
+    return urlencode({"payload": json.dumps(payload)})

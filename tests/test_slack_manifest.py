@@ -1,0 +1,22 @@
+"""slack/manifest.yaml asks for what the adapter uses (checked as text: no YAML parser needed)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+MANIFEST = Path(__file__).resolve().parent.parent / "slack" / "manifest.yaml"
+
+
+def active_lines() -> list[str]:
+    return [line.split("#")[0].rstrip() for line in MANIFEST.read_text("utf-8").splitlines()]
+
+
+def test_manifest_scopes_command_and_socket_mode() -> None:
+    lines = active_lines()
+    scopes = {m.group(1) for line in lines if (m := re.match(r"^\s+- ([a-z.:]+)$", line))}
+    needed = {"commands", "chat:write", "channels:history", "groups:history"}
+    assert needed | {"channels:read", "groups:read"} <= scopes
+    assert "    - command: /papers" in lines
+    assert "  socket_mode_enabled: true" in lines
+    assert "    is_enabled: true" in lines  # interactivity, for "Share in channel"
