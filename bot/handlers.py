@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.channel import ChannelKey
 from bot.channel_settings import (
@@ -251,6 +251,3 @@ class CommandHandlers:
         self._save(channel, replace(settings, paused=False, paused_reason=None))
         return Reply(text="Resumed the daily digest.", announcement="resumed the daily digest")
 
-
-def today_utc(clock: Callable[[], datetime]) -> date:
-    return clock().date()

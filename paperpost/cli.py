@@ -25,6 +25,7 @@ from bot.errors import PaperpostError, UserError
 from bot.library import PaperLibrary
 from bot.paper import Paper
 from bot.plain_text import paper_detail, paper_list
+from bot.query import parse_query
 from bot.snapshot import BundledSnapshot
 from bot.store import Store
 from bot.sync import days_in_range, sync_days
@@ -197,10 +198,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     library = _open_library(args)
-    papers = library.search(args.paper, limit=1)
-    from bot.query import parse_query
-
-    if not papers or parse_query(args.paper).paper_id is None:
+    is_paper_ref = parse_query(args.paper).paper_id is not None
+    papers = library.search(args.paper, limit=1) if is_paper_ref else []
+    if not papers:
         raise UserError(f"no stored paper matches '{args.paper}': give an arXiv id or paper URL")
     paper = papers[0]
     if args.json:

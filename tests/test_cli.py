@@ -1,0 +1,106 @@
+"""The command line as a user runs it: a real process, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.hf_server import FakeHFServer, load_days
+
+
+def paperpost(
+    *args: str, data: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "PAPERPOST_DATA_DIR": str(data), **(env or {})}
+    environ.pop("SLACK_BOT_TOKEN", None)
+    environ.pop("DISCORD_BOT_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "paperpost.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        input=stdin,
+        timeout=120,
+    )
+
+
+def test_demo_runs_offline(tmp_path: Path) -> None:
+    result = paperpost("demo", data=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Top papers of Friday 21 August 2026" in result.stdout
+    assert "/papers search" in result.stdout
+    assert not (tmp_path / "paperpost.sqlite").exists()  # the demo uses a throw-away folder
+
+
+def test_sync_pages_and_search_json(tmp_path: Path) -> None:
+    with FakeHFServer(load_days()) as hf:
+        result = paperpost(
+            "sync",
+            "--since",
+            "2026-05-11",
+            "--until",
+            "2026-05-13",
+            data=tmp_path,
+            env={"HF_ENDPOINT": hf.url},
+        )
+    assert result.returncode == 0, result.stderr
+    assert "synced 3 day(s), 50 paper(s)" in result.stdout  # the 50-item day, and two empty
+    found = paperpost("search", "model", "--json", "--limit", "3", data=tmp_path)
+    assert found.returncode == 0
+    items = json.loads(found.stdout)
+    assert 1 <= len(items) <= 3
+    assert {"id", "title", "upvotes", "url"} <= set(items[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", "cat:cs.CL", "--offline"), "Unknown field"),
+        (("search", "since:2026-13-40", "--offline"), "Bad date"),
+        (("show", "9999.99999", "--offline"), "no stored paper"),
+        (("search", "agents"), "no papers stored yet"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = paperpost(*args, data=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_console_run_then_digest_posts_once(tmp_path: Path) -> None:
+    script = "/papers subscribe agents\n/papers set top 3\n/papers list\n"
+    run = paperpost("run", "--offline", data=tmp_path, stdin=script)
+    assert run.returncode == 0, run.stderr
+    assert "1. agents" in run.stdout
+    first = paperpost(
+        "digest", "--channel", "console:local", "--date", "2026-08-21", "--offline", data=tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("Matched “agents”") in (1, 2, 3)
+    second = paperpost(
+        "digest", "--channel", "console:local", "--date", "2026-08-21", "--offline", data=tmp_path
+    )
+    assert second.returncode == 0
+    assert second.stdout == "" and "already sent" in second.stderr
+
+
+def test_channels_export_import_round_trip(tmp_path: Path) -> None:
+    paperpost(
+        "run", "--offline", data=tmp_path / "a", stdin="subscribe diffusion\nset tz Asia/Tokyo\n"
+    )
+    exported = paperpost("channels", "export", data=tmp_path / "a")
+    assert exported.returncode == 0
+    imported = paperpost("channels", "import", "-", data=tmp_path / "b", stdin=exported.stdout)
+    assert imported.returncode == 0, imported.stderr
+    again = paperpost("channels", "export", data=tmp_path / "b")
+    assert json.loads(again.stdout) == json.loads(exported.stdout)
+    assert "Asia/Tokyo" in paperpost("channels", "list", data=tmp_path / "b").stdout
