@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bot.paper import Paper, papers_from_hf_day
+from bot.query import normalize_tokens
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "hf_daily_papers"
@@ -90,3 +91,160 @@ def synthetic_papers(real: list[Paper], count: int, seed: int = 20260821) -> Ite
             published_on=day,
             ai_keywords=kw,
         )
+
+
+# -- the benchmark's fixed query set --------------------------------------------------
+
+FIXED_QUERIES = [
+    # broad single words and common combinations
+    "model",
+    "learning",
+    "agent",
+    "language",
+    "data",
+    "reasoning",
+    "training",
+    "video",
+    "large language model",
+    "model learning",
+    "agent benchmark",
+    "diffusion model",
+    '"large language model"',
+    '"reinforcement learning"',
+    '"world model"',
+    '"in context"',
+    # OR / groups / exclusions
+    "diffusion OR autoregressive",
+    "video OR audio generation",
+    "(speech OR audio) model",
+    "agent memory OR retrieval",
+    "(reasoning OR thinking) (math OR code)",
+    "model -agent",
+    "agent -survey -benchmark",
+    '"large language model" -agent',
+    "reinforcement learning -(robot OR robotics)",
+    "diffusion -video -image",
+    "llm OR vlm OR mllm",
+    "benchmark (vision OR visual) -video",
+    # prefix
+    "diffu*",
+    "reason*",
+    "agen*",
+    "tr*",
+    "mu*",
+    "vision-lang*",
+    '"large lang"*',
+    "title:trans*",
+    "author:zh*",
+    "multimod* -video",
+    # fields
+    'author:"zifeng wang"',
+    "author:wang",
+    "author:zhang",
+    "author:huang agent",
+    'author:"huang zifeng"',
+    "org:google",
+    "org:deepmind",
+    "org:qwen",
+    "org:meta",
+    "org:nvidia video",
+    'org:"google deepmind"',
+    "title:agent",
+    'title:"world model"',
+    "title:diffusion -video",
+    "title:benchmark reasoning",
+    # filters
+    "upvotes:>=100",
+    "upvotes:>50 agent",
+    "upvotes:<=2 model",
+    "upvotes:=0 diffusion",
+    "upvotes:200",
+    "model upvotes:>=30",
+    "-upvotes:<5 agent",
+    "upvotes:<3 -model",
+    "since:2026-08-01",
+    "since:2026-08-15 agent",
+    "model since:2026-06-01",
+    "learning before:2021-06-01",
+    "before:2022-01-01 diffusion",
+    "since:2024-03-15 before:2024-04-01",
+    "agent since:2026-01-01 before:2026-02-01",
+    "-since:2022-01-01 model",
+    "-before:2026-08-01 agent",
+    "model since:2026-08-20 upvotes:>=20",
+    "upvotes:>=10 since:2025-01-01 -agent",
+    # ids and URLs
+    "2608.19880",
+    "2608.19880v2",
+    "arXiv:2608.19880",
+    "https://arxiv.org/abs/2608.19880",
+    "arxiv.org/pdf/2608.19880v1.pdf",
+    "https://www.arxiv.org/pdf/2608.19880",
+    "https://huggingface.co/papers/2608.19880",
+    "huggingface.co/papers/2608.19880",
+    "2608.19880 OR 2604.07429",
+    # no match
+    "zzqxjv",
+    "quantum banana smoothie",
+    'author:"nobody nowhere"',
+    "org:nonexistentorg",
+    "title:xylophonist",
+    "2999.99999",
+    "upvotes:>=100000",
+    "since:2030-01-01",
+    "before:1999-01-01",
+    '"model model model model"',
+]
+
+
+def build_queries(real: list[Paper], seed: int = 7) -> list[str]:
+    """FIXED_QUERIES plus queries drawn (deterministically) from the real records."""
+    rng = random.Random(seed)
+    queries = list(FIXED_QUERIES)
+    pool = sorted(real, key=lambda p: p.id)
+
+    def words(p: Paper) -> list[str]:
+        return [w for w in normalize_tokens(p.title) if len(w) >= 4] or ["model"]
+
+    for _ in range(25):
+        p = rng.choice(pool)
+        w = words(p)
+        queries.append(" ".join(rng.sample(w, min(2, len(w)))))
+    for _ in range(15):
+        toks = normalize_tokens(rng.choice(pool).title)
+        i = rng.randrange(max(1, len(toks) - 1))
+        queries.append('"' + " ".join(toks[i : i + 2]) + '"')
+    for _ in range(15):
+        p = rng.choice(pool)
+        queries.append(f'author:"{rng.choice(p.authors)}"')
+    for _ in range(8):
+        p = rng.choice([p for p in pool if p.organization_slug])
+        queries.append(f"org:{p.organization_slug}")
+    for _ in range(12):
+        queries.append(f"title:{rng.choice(words(rng.choice(pool)))}")
+    for _ in range(12):
+        w = rng.choice(words(rng.choice(pool)))
+        queries.append(w[: rng.randint(3, 5)] + "*")
+    for _ in range(12):
+        a, b = rng.choice(words(rng.choice(pool))), rng.choice(words(rng.choice(pool)))
+        queries.append(f"{a} OR {b}")
+    for _ in range(12):
+        a, b = rng.choice(words(rng.choice(pool))), rng.choice(words(rng.choice(pool)))
+        queries.append(f"{a} -{b}")
+    forms = (
+        "{}",
+        "{}v2",
+        "arXiv:{}",
+        "https://arxiv.org/abs/{}",
+        "arxiv.org/pdf/{}.pdf",
+        "https://huggingface.co/papers/{}",
+        "www.arxiv.org/abs/{}v3",
+    )
+    for i in range(14):
+        queries.append(forms[i % len(forms)].format(rng.choice(pool).id))
+    for _ in range(8):
+        queries.append(f"{rng.choice(words(rng.choice(pool)))} upvotes:>={rng.choice((5, 20, 50))}")
+    for _ in range(8):
+        p = rng.choice(pool)
+        queries.append(f"{rng.choice(words(p))} since:{p.featured_days[0].isoformat()}")
+    return queries

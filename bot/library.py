@@ -16,7 +16,7 @@ from datetime import date
 from bot import metrics
 from bot.paper import Paper
 from bot.query import Query, parse_query
-from bot.search_index import SearchIndex
+from bot.tantivy_index import TantivyIndex as SearchIndex
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class PaperLibrary:
         self._meta = store.table("meta")
         if not self._meta.get(_INDEX_CLEAN, True) and store.index_path.exists():
             log.warning("search index was interrupted mid-update; rebuilding it from the store")
-            store.index_path.unlink()
+            SearchIndex.remove(store.index_path)
         self.index = SearchIndex.open(store.index_path, self.iter_papers)
 
     # -- writing -------------------------------------------------------------
@@ -49,7 +49,12 @@ class PaperLibrary:
         ranked = sorted(merged, key=lambda p: (-p.upvotes, p.id))
         self._days[day.isoformat()] = [p.id for p in ranked]
         self._store.commit("days")
-        self.index.upsert(merged)
+        try:
+            self.index.upsert(merged)
+        except Exception:
+            # The store has the day; the derived index is rebuilt at next start.
+            log.exception("search index update failed", extra={"day": day.isoformat()})
+            return
         self._set_index_clean(True)
 
     def _set_index_clean(self, clean: bool) -> None:

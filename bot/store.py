@@ -25,7 +25,7 @@ from sqlitedict import SqliteDict
 from bot.errors import StoreError
 
 STORE_FILENAME = "paperpost.sqlite"
-INDEX_FILENAME = "search.sqlite"
+INDEX_FILENAME = "search-index"  # a tantivy index directory
 TABLES = ("papers", "days", "channels", "ledger", "posted", "meta")
 
 

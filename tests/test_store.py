@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import sqlite3
 import subprocess
@@ -58,7 +59,7 @@ def test_index_is_rebuilt_from_the_store_when_missing(tmp_path: Path) -> None:
         library = PaperLibrary(store)
         library.add_day(date(2026, 8, 21), [paper("2608.00001", date(2026, 8, 21))])
         library.close()
-    (tmp_path / "search.sqlite").unlink()
+    shutil.rmtree(tmp_path / "search-index")
     with Store(tmp_path) as store:
         library = PaperLibrary(store)
         assert [p.id for p in library.search("lovelace")] == ["2608.00001"]
