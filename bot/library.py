@@ -16,8 +16,8 @@ from datetime import date
 from bot import metrics
 from bot.paper import Paper
 from bot.query import Query, parse_query
-from bot.tantivy_index import TantivyIndex as SearchIndex
 from bot.store import Store
+from bot.tantivy_index import TantivyIndex as SearchIndex
 
 log = logging.getLogger(__name__)
 
