@@ -231,8 +231,7 @@ class Paperpost:
         limit = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 
         async def deliver(digest: Digest) -> Delivery:
-            async with limit:
-                return await self.outbox.deliver(digest)
+            return await self.outbox.deliver(digest, limit=limit)
 
         for day, channels in sorted(by_day.items()):
             entries = self.ledger.entries_for(channels, day)

@@ -9,6 +9,7 @@ channel never holds up the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -73,8 +74,12 @@ class Outbox:
     def has_platform(self, name: str) -> bool:
         return name in self._platforms
 
-    async def deliver(self, digest: Digest) -> Delivery:
-        """Post ``digest`` unless the ledger says it was sent; never raises DeliveryError."""
+    async def deliver(self, digest: Digest, *, limit: asyncio.Semaphore | None = None) -> Delivery:
+        """Post ``digest`` unless the ledger says it was sent; never raises DeliveryError.
+
+        ``limit`` bounds posts in flight; it is held only while posting, never
+        through a backoff wait, so rate-limited channels cannot starve the rest.
+        """
         channel = digest.channel
         previous = self._ledger.get(channel, digest.day)
         if previous and previous.state is DeliveryState.SENT:
@@ -100,7 +105,8 @@ class Outbox:
             attempts += 1
             self._ledger.start_posting(digest, attempts=attempts, now=self._clock())
             try:
-                await platform.post_digest(digest, resume=resume)
+                async with limit or contextlib.nullcontext():
+                    await platform.post_digest(digest, resume=resume)
             except DeliveryError as exc:
                 resume = True
                 if exc.permanent or tries == self._max_attempts:
