@@ -23,6 +23,17 @@ Fault.server_error(posted=True), Fault.error("channel_not_found"))``. Each call
 of the method takes the next queued fault. ``server_error(posted=True)`` posts
 the message and then answers 500, as Slack sometimes does.
 
+Timing and load (all off by default)
+    ``post_latency=(lo, hi)``: each accepted ``chat.postMessage`` is recorded
+    first and answered after a uniform ``lo``..``hi`` seconds (``rng`` seeds it),
+    so a client killed meanwhile had its message accepted without learning so.
+    ``on_post(posted)`` is called (in the fake's loop) as each post is recorded;
+    ``api.unanswered`` counts posts recorded whose answer is still held back.
+    ``limiter(method, params)`` is asked before any other answer: a number is
+    a Retry-After in whole seconds, answered as Slack does (HTTP 429,
+    ``ratelimited``; see ``tests/fakes/slack_ratelimit.py``); ``None`` lets the
+    call through. ``api.rate_limited`` counts the 429s it answered.
+
 What it records
     ``api.posts`` (accepted chat.postMessage, in order), ``api.calls`` (every
     call: method, params, content type), ``api.responses`` (response_url
@@ -41,8 +52,10 @@ import hashlib
 import hmac
 import itertools
 import json
+import random
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +125,12 @@ class FakeSlackAPI:
     _runner: web.AppRunner | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     base: str = ""
+    post_latency: tuple[float, float] | None = None
+    rng: random.Random = field(default_factory=random.Random)
+    on_post: Callable[[Posted], None] | None = None
+    limiter: Callable[[str, dict[str, Any]], int | None] | None = None
+    rate_limited: int = 0
+    unanswered: int = 0  # posts recorded whose answer is still in its post_latency
 
     # -- life cycle --------------------------------------------------------------
     async def start(self) -> FakeSlackAPI:
@@ -201,6 +220,13 @@ class FakeSlackAPI:
         wanted = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != wanted:
             return _error("invalid_auth")
+        if self.limiter is not None and (wait := self.limiter(method, params)) is not None:
+            self.rate_limited += 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(int(wait))},
+            )
         fault = self._faults[method].popleft() if self._faults[method] else None
         if fault is not None:
             if fault.posted and method == "chat.postMessage":
@@ -214,7 +240,14 @@ class FakeSlackAPI:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method")
-        return web.json_response(handler(params))
+        answer = handler(params)
+        if method == "chat.postMessage" and self.post_latency and answer.get("ok"):
+            self.unanswered += 1  # posted, not yet answered
+            try:
+                await asyncio.sleep(self.rng.uniform(*self.post_latency))
+            finally:
+                self.unanswered -= 1
+        return web.json_response(answer)
 
     def _channel_error(self, channel: str, *, posting: bool) -> str | None:
         if not channel or channel in self._missing:
@@ -248,6 +281,8 @@ class FakeSlackAPI:
         if metadata:
             message["metadata"] = metadata
         self._history[posted.channel].append(message)
+        if self.on_post is not None:
+            self.on_post(posted)
         return posted
 
     # -- methods -------------------------------------------------------------------
