@@ -2,7 +2,7 @@
 
     python benchmarks/delivery.py [--channels 1000] [--workspace-rate 100]
                                   [--workspace-burst 10] [--channel-burst 2]
-                                  [--skip-baseline] [--pacer RATE]
+                                  [--skip-baseline] [--one-at-a-time]
 
 The loopback fake Slack Web API (tests/fakes/slack_api.py, in a thread of
 this process) enforces Slack's posting limits (tests/fakes/slack_ratelimit.py):
@@ -21,12 +21,12 @@ to last accepted post), and the achieved rate as a share of the allowed rate:
 messages / (burst + binding rate x window), the binding rate being
 min(workspace rate, channels x 1/s); goal >= 95 %.
 
-Scenarios, measured in the same run: the product as it is
-(``DELIVERY_CONCURRENCY`` digests in flight); the baseline, one channel at a
-time (``DELIVERY_CONCURRENCY = 1``); with ``--try-concurrency N``, N digests
-in flight instead of 32; and with ``--pacer RATE`` an experiment
-in this file only: a client-side pacer (a workspace token bucket at RATE
-msg/s, plus 1 s between posts to one channel) in front of chat.postMessage.
+Scenarios, measured in the same run: the product as it is, its pacer set to
+the workspace rate as an operator would (``SLACK_POSTS_PER_SECOND``); the
+baseline, the same delivery with no client pacing (reacting to 429s only, as
+Paperpost did before adapters/slack/pacer.py); with ``--one-at-a-time``,
+unpaced and one channel at a time; with ``--try-concurrency N``, N digests in
+flight instead of 32.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -50,12 +49,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from crash_kill import FakeSlackThread  # noqa: E402
-from slack_sdk.errors import SlackApiError  # noqa: E402
 
 import bot.app  # noqa: E402
 from adapters.slack import slack_platform  # noqa: E402
-from adapters.slack.client import RateLimitRetry  # noqa: E402
-from adapters.slack.platform import EVENT_TYPE, SlackPlatform  # noqa: E402
+from adapters.slack.platform import EVENT_TYPE  # noqa: E402
 from bot.app import Paperpost  # noqa: E402
 from bot.channel import ChannelKey  # noqa: E402
 from bot.channel_settings import ChannelSettings  # noqa: E402
@@ -70,51 +67,6 @@ GOAL_SHARE = 0.95
 
 
 # -- an experimental client-side pacer (not product code) ---------------------------------
-class Pacer:
-    """Spaces chat.postMessage calls: a workspace token bucket at ``rate`` msg/s
-    (burst ``burst``) and at least ``per_channel`` seconds between two posts to
-    one channel. Calls reserve their slot in order, so waiters never stampede."""
-
-    def __init__(self, rate: float, *, burst: float = 1.0, per_channel: float = 1.0) -> None:
-        self.interval = 1.0 / rate
-        self.burst = burst
-        self.per_channel = per_channel
-        self._next = 0.0  # earliest time the workspace allows the next post
-        self._channel_next: dict[str, float] = {}
-
-    async def wait(self, channel: str) -> None:
-        now = time.monotonic()
-        slot = max(self._next, now - (self.burst - 1) * self.interval)
-        slot = max(slot, self._channel_next.get(channel, 0.0))
-        self._next = slot + self.interval
-        self._channel_next[channel] = slot + self.per_channel
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-
-def paced(platform: SlackPlatform, pacer: Pacer) -> SlackPlatform:
-    """Every chat.postMessage try, retries after a 429 included, takes a pacer
-    slot: slack_sdk's own 429 retry (which would bypass the pacer) is removed
-    and redone here, still honouring Retry-After."""
-    client = platform.client
-    client.retry_handlers = [h for h in client.retry_handlers if not isinstance(h, RateLimitRetry)]
-    post = client.chat_postMessage
-
-    async def chat_post_message(**kwargs: Any) -> Any:
-        for attempt in range(4):
-            await pacer.wait(str(kwargs.get("channel")))
-            try:
-                return await post(**kwargs)
-            except SlackApiError as exc:
-                if exc.response.status_code != 429 or attempt == 3:
-                    raise
-                await asyncio.sleep(float(exc.response.headers.get("Retry-After", 1)))
-        raise AssertionError("unreachable")
-
-    client.chat_postMessage = chat_post_message  # type: ignore[method-assign]
-    return platform
-
-
 # -- the scenarios -------------------------------------------------------------------------
 @dataclass
 class Result:
@@ -174,7 +126,7 @@ def run_scenario(
     limits: SlackRateLimits,
     *,
     concurrency: int | None = None,
-    wrap: Callable[[SlackPlatform], SlackPlatform] | None = None,
+    posts_per_second: float,
 ) -> Result:
     data_dir = root / name.replace(" ", "-")
     shutil.copytree(template, data_dir)
@@ -189,12 +141,16 @@ def run_scenario(
     saved = bot.app.DELIVERY_CONCURRENCY
     with FakeSlackThread(limiter=limiter) as fake:
         fake.api.on_post = lambda _p: accepted_at.append(time.monotonic())
-        config = Config(data_dir=data_dir, slack_bot_token=BOT_TOKEN, slack_api_url=fake.api.url)
+        config = Config(
+            data_dir=data_dir,
+            slack_bot_token=BOT_TOKEN,
+            slack_api_url=fake.api.url,
+            slack_posts_per_second=posts_per_second,
+        )
 
         async def deliver() -> tuple[list[Any], float]:
             core = await Paperpost.open(config, source=BundledSnapshot())
-            platform = slack_platform(config)
-            core.register_platform(wrap(platform) if wrap else platform)
+            core.register_platform(slack_platform(config))
             try:
                 started = time.perf_counter()
                 deliveries = await core.post_digests(day=DAY)
@@ -241,7 +197,7 @@ def main() -> int:
     parser.add_argument("--workspace-burst", type=float, default=10.0)
     parser.add_argument("--channel-burst", type=float, default=2.0)
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--pacer", type=float, metavar="RATE", help="also try a client pacer")
+    parser.add_argument("--one-at-a-time", action="store_true", help="also: one channel at a time")
     parser.add_argument(
         "--try-concurrency", type=int, metavar="N", help="also try N digests in flight"
     )
@@ -266,20 +222,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="paperpost-delivery-") as tmp:
         root = Path(tmp)
         template = make_template(root, args.channels)
+        unpaced = 1e9  # no client pacing: only Slack's 429s slow it down
         scenarios: list[tuple[str, dict[str, Any]]] = []
         if not args.skip_baseline:
-            scenarios.append(("baseline: one channel at a time", {"concurrency": 1}))
-        scenarios.append(("product as is", {}))
+            scenarios.append(("baseline: unpaced, 429s only", {"posts_per_second": unpaced}))
+        if args.one_at_a_time:
+            scenarios.append(
+                ("baseline: one channel at a time", {"concurrency": 1, "posts_per_second": unpaced})
+            )
+        scenarios.append(("product as is", {"posts_per_second": args.workspace_rate}))
         if args.try_concurrency:
             scenarios.append(
-                (f"{args.try_concurrency} digests in flight", {"concurrency": args.try_concurrency})
-            )
-        if args.pacer:
-            pacer_rate = args.pacer
-            scenarios.append(
                 (
-                    f"with pacer at {pacer_rate:g} msg/s",
-                    {"wrap": lambda p: paced(p, Pacer(pacer_rate))},
+                    f"{args.try_concurrency} digests in flight",
+                    {"concurrency": args.try_concurrency, "posts_per_second": args.workspace_rate},
                 )
             )
         for name, options in scenarios:

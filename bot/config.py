@@ -32,6 +32,7 @@ class Config:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = SLACK_API_URL
+    slack_posts_per_second: float = 10.0  # this workspace's chat.postMessage allowance
     discord_bot_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DISCORD_API_URL
     discord_gateway_url: str | None = None
@@ -56,6 +57,7 @@ class Config:
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_api_url=get("SLACK_API_URL") or SLACK_API_URL,
+            slack_posts_per_second=float(get("SLACK_POSTS_PER_SECOND") or 10.0),
             discord_bot_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DISCORD_API_URL).rstrip("/"),
             discord_gateway_url=get("DISCORD_GATEWAY_URL"),

@@ -73,6 +73,8 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
     async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
         if response is None or response.status_code != 429:
             return False
+        if request.url.rstrip("/").endswith(NOT_IDEMPOTENT):
+            return False  # SlackPlatform re-paces its own posts after a 429
         wait = retry_after_of(response)
         return wait is None or wait <= self.max_wait
 

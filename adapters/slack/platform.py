@@ -17,7 +17,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.client import CALL_ERRORS, Sleep, delivery_error
+from adapters.slack.client import CALL_ERRORS, DEFAULT_MAX_WAIT, Sleep, delivery_error
+from adapters.slack.pacer import PostPacer
 from adapters.slack.render import SlackMessage, render_digest
 from bot.digest import Digest
 from bot.errors import DeliveryError
@@ -29,6 +30,7 @@ HISTORY_PAGE = 200
 HISTORY_PAGES = 5  # 1,000 recent messages: a digest being resumed is among them
 RECOVERIES = 2  # look-up-then-repost rounds after an ambiguous failure, per call
 RECOVERY_WAIT = 2.0
+RATE_LIMIT_TRIES = 4  # a 429'd post is re-paced and tried again this many times in all
 
 
 def digest_metadata(digest: Digest, part: int, parts: int) -> dict[str, Any]:
@@ -52,9 +54,18 @@ class SlackPlatform:
 
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient, *, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        pacer: PostPacer | None = None,
+        max_wait: float = DEFAULT_MAX_WAIT,
+    ) -> None:
         self.client = client
         self._sleep = sleep
+        self.pacer = pacer or PostPacer(sleep=sleep)
+        self._max_wait = max_wait
 
     async def post_digest(self, digest: Digest, *, resume: bool) -> None:
         parts = render_digest(digest)
@@ -81,19 +92,27 @@ class SlackPlatform:
             thread_ts = None
             if message.thread_parent is not None:
                 thread_ts = posted[message.thread_parent]  # parents come first, so it is known
-            try:
-                response = await self.client.chat_postMessage(
-                    channel=channel,
-                    text=message.text,
-                    blocks=list(message.blocks),
-                    thread_ts=thread_ts,
-                    metadata=digest_metadata(digest, i, len(parts)),
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-            except CALL_ERRORS as exc:
-                what = f"part {i + 1}/{len(parts)} of {digest.marker}"
-                raise delivery_error(exc, what=what) from exc
+            what = f"part {i + 1}/{len(parts)} of {digest.marker}"
+            for tries in range(1, RATE_LIMIT_TRIES + 1):
+                await self.pacer.wait(channel)
+                try:
+                    response = await self.client.chat_postMessage(
+                        channel=channel,
+                        text=message.text,
+                        blocks=list(message.blocks),
+                        thread_ts=thread_ts,
+                        metadata=digest_metadata(digest, i, len(parts)),
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+                    break
+                except CALL_ERRORS as exc:
+                    error = delivery_error(exc, what=what)
+                    # A 429 posted nothing: wait as told and take a new slot.
+                    wait = error.retry_after
+                    if wait is None or wait > self._max_wait or tries == RATE_LIMIT_TRIES:
+                        raise error from exc
+                    await self._sleep(wait)
             posted[i] = response["ts"]
 
     async def _posted_parts(

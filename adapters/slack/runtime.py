@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from adapters.slack.commands import Core, SlashCommands
+from adapters.slack.pacer import PostPacer
 from adapters.slack.platform import SlackPlatform
 from adapters.slack.server import EVENTS_PATH, MAX_BODY, add_slack_routes, serve
 from bot.config import Config
@@ -60,9 +61,13 @@ def _client(config: Config, sleep: Sleep) -> AsyncWebClient:
     return build_client(config.slack_bot_token, base_url=config.slack_api_url, sleep=sleep)
 
 
+def _pacer(config: Config, sleep: Sleep) -> PostPacer:
+    return PostPacer(config.slack_posts_per_second, sleep=sleep)
+
+
 def slack_platform(config: Config, *, sleep: Sleep = asyncio.sleep) -> SlackPlatform:
     """Digest posting only, no slash commands: for ``paperpost digest``."""
-    return SlackPlatform(_client(config, sleep), sleep=sleep)
+    return SlackPlatform(_client(config, sleep), sleep=sleep, pacer=_pacer(config, sleep))
 
 
 async def _check_token(client: AsyncWebClient) -> None:
@@ -95,7 +100,7 @@ async def start_slack(
     await _check_token(client)
     bolt = AsyncApp(client=client, signing_secret=config.slack_signing_secret or "")
     SlashCommands(core, client).register(bolt)
-    platform = SlackPlatform(client, sleep=sleep)
+    platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
     core.register_platform(platform)
 
     if config.slack_app_token:
