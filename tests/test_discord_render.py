@@ -1,0 +1,123 @@
+"""Rendering within Discord's limits and without pings, whatever the paper text."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from urllib.parse import parse_qs, urlsplit
+
+import discord
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.discord import BOT_PERMISSIONS, invite_url
+from adapters.discord.commands import for_discord
+from adapters.discord.render import digest_nonce, render_digest, render_reply
+from bot.channel import ChannelKey
+from bot.commands import USAGE
+from bot.digest import Digest, DigestEntry
+from bot.paper import Paper
+from bot.replies import Reply
+from tests.fakes.discord_fake import embed_problems
+
+KEY = ChannelKey("discord", "1", "2")
+DAY = date(2026, 8, 21)
+MENTIONS = ["@everyone", "@here", "<@123456789012345678>", "<@&123456789012345678>", "*", "`", "|"]
+# Text full of what breaks renderers: mentions, markdown, huge runs, backslashes.
+nasty = st.text(
+    alphabet=st.one_of(st.characters(), st.sampled_from(list("@\\*_~`>\n"))),
+    max_size=300,
+) | st.lists(st.sampled_from([*MENTIONS, "x" * 500, "\\"]), max_size=20).map("".join)  # fmt: skip
+urls = st.one_of(st.none(), st.text(max_size=80), st.just("https://x.io/a b)(c"))
+
+
+@st.composite
+def papers(draw: st.DrawFn) -> Paper:
+    long = st.one_of(nasty, st.just("@everyone " * 800))
+    return Paper(
+        id=f"2608.{draw(st.integers(10000, 99999))}",
+        title=draw(long), abstract=draw(long),
+        authors=tuple(draw(st.lists(nasty, max_size=12))),
+        featured_days=(DAY,), upvotes=draw(st.integers(0, 10**6)),
+        organization=draw(st.one_of(st.none(), long)),
+        ai_summary=draw(st.one_of(st.none(), long)),
+        github_repo=draw(urls), github_stars=draw(st.one_of(st.none(), st.integers(0, 10**6))),
+        project_page=draw(urls), thumbnail=draw(urls),
+    )  # fmt: skip
+
+
+def no_ping(text: str | None) -> bool:
+    # escape_mentions puts a zero-width space after the @: shown, never parsed.
+    return not re.search(r"@(everyone|here)|<@[!&]?\d", text or "")
+
+
+def all_texts(payload: dict) -> list[str]:
+    texts = [payload.get("content") or ""]
+    for e in payload.get("embeds", []):
+        texts += [e.get("title", ""), e.get("description", ""), e.get("footer", {}).get("text", "")]
+        texts += [e.get("author", {}).get("name", "")]
+        texts += [f["name"] + f["value"] for f in e.get("fields", [])]
+    return texts
+
+
+@settings(max_examples=80, deadline=None)
+@given(entries=st.lists(st.tuples(papers(), st.lists(nasty, max_size=3)), max_size=20),
+       threads=st.booleans())  # fmt: skip
+def test_digest_within_limits_and_never_pings(
+    entries: list[tuple[Paper, list[str]]], threads: bool
+) -> None:
+    digest = Digest(KEY, DAY, tuple(DigestEntry(p, tuple(m)) for p, m in entries), threads)
+    parts = render_digest(digest)
+    assert parts and parts[0].content
+    for part in parts:
+        payload = {"content": part.content, "embeds": [e.to_dict() for e in part.embeds]}
+        assert embed_problems(payload) == []
+        assert all(no_ping(t) for t in all_texts(payload))
+        assert len(part.ref) <= 25 and part.ref in part.embeds[-1].footer.text
+    assert len({p.ref for p in parts}) == len(parts)
+    cards = [e for p in parts if p.in_thread == threads for e in p.embeds]
+    assert len(cards) == (len(entries) or (0 if threads else 1))  # one card a paper
+    assert render_digest(digest)[-1].ref == parts[-1].ref  # deterministic, for resume
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=nasty, found=st.lists(papers(), max_size=12), is_error=st.booleans())
+def test_reply_within_limits_and_never_pings(text: str, found: list[Paper], is_error: bool) -> None:
+    messages = render_reply(Reply(text * 10, tuple(found), is_error))
+    for message in messages:
+        payload = {"content": message.content, "embeds": [e.to_dict() for e in message.embeds]}
+        assert embed_problems(payload) == []
+        assert all(no_ping(t) for t in all_texts(payload))
+    assert sum(len(m.embeds) for m in messages) == len(found)
+
+
+def test_title_markdown_is_escaped() -> None:
+    paper = Paper("2608.00001", "**bold** _it_ @everyone", "", ("A",), (DAY,))
+    [part] = render_digest(Digest(KEY, DAY, (DigestEntry(paper),)))
+    title = part.embeds[0].title or ""
+    assert "\\*\\*bold\\*\\*" in title and "@\u200beveryone" in title
+
+
+def test_help_is_a_code_block_with_admin_commands() -> None:
+    [message] = render_reply(Reply(for_discord(USAGE)), code_block=True)
+    assert message.content and message.content.startswith("```\n")
+    assert "/papers-admin subscribe QUERY" in message.content
+    assert "/papers-admin set time" in message.content and "/papers search" in message.content
+
+
+def test_nonce_is_deterministic_and_short() -> None:
+    assert digest_nonce("m", 0) == digest_nonce("m", 0) != digest_nonce("m", 1)
+    assert len(digest_nonce("x" * 500, 99)) == 25
+
+
+def test_invite_url() -> None:
+    url = invite_url(1234)
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://discord.com/oauth2/authorize"
+    query = parse_qs(parts.query)
+    assert query["client_id"] == ["1234"]
+    assert "scope=bot+applications.commands" in url
+    granted = discord.Permissions(int(query["permissions"][0]))
+    # View Channel, Send Messages, Embed Links, Create Public Threads, Send in Threads
+    assert granted.value == (1 << 10) | (1 << 11) | (1 << 14) | (1 << 35) | (1 << 38)
+    assert granted == BOT_PERMISSIONS
