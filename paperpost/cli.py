@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--channel", type=_channel, help="only this channel key")
     digest.add_argument("--dry-run", action="store_true", help="build digests, post nothing")
 
+    discord = sub.add_parser("discord", help="Discord set-up helpers")
+    discord_sub = discord.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
+    discord_sub.add_parser(
+        "invite-url", parents=[common], help="print the bot's invite link (needs DISCORD_BOT_TOKEN)"
+    )
+
     channels = sub.add_parser("channels", help="list, export or import channels")
     channels_sub = channels.add_subparsers(dest="channels_command", required=True, metavar="ACTION")
     listing = channels_sub.add_parser("list", parents=[common], help="every channel's settings")
@@ -265,6 +271,19 @@ def cmd_channels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discord(args: argparse.Namespace) -> int:
+    from adapters.discord import fetch_application_id, invite_url
+
+    config = _config(args)
+    if not config.discord_bot_token:
+        raise UserError("set DISCORD_BOT_TOKEN (the bot token from the Developer Portal) first")
+    application_id = asyncio.run(
+        fetch_application_id(config.discord_bot_token, config.discord_api_url)
+    )
+    print(invite_url(application_id))
+    return 0
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text("utf-8")
@@ -274,7 +293,8 @@ def _read(path: Path) -> str:
 
 COMMANDS = {
     "sync": cmd_sync, "search": cmd_search, "show": cmd_show, "demo": cmd_demo,
-    "run": cmd_run, "digest": cmd_digest, "channels": cmd_channels,
+    "run": cmd_run,
+    "discord": cmd_discord, "digest": cmd_digest, "channels": cmd_channels,
 }  # fmt: skip
 
 

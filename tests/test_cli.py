@@ -17,8 +17,9 @@ def paperpost(
     *args: str, data: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "PAPERPOST_DATA_DIR": str(data), **(env or {})}
-    environ.pop("SLACK_BOT_TOKEN", None)
-    environ.pop("DISCORD_BOT_TOKEN", None)
+    for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN"):
+        if name not in (env or {}):
+            environ.pop(name, None)
     return subprocess.run(
         [sys.executable, "-m", "paperpost.cli", *args],
         capture_output=True,
@@ -104,3 +105,25 @@ def test_channels_export_import_round_trip(tmp_path: Path) -> None:
     again = paperpost("channels", "export", data=tmp_path / "b")
     assert json.loads(again.stdout) == json.loads(exported.stdout)
     assert "Asia/Tokyo" in paperpost("channels", "list", data=tmp_path / "b").stdout
+
+
+def test_discord_invite_url_asks_discord_for_the_application(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    from tests.fakes.discord_fake import APP_ID, FakeDiscord
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    fake = asyncio.run_coroutine_threadsafe(FakeDiscord().start(), loop).result(timeout=30)
+    try:
+        env = {"DISCORD_BOT_TOKEN": "bot-token", "DISCORD_API_URL": fake.api_url}
+        result = paperpost("discord", "invite-url", data=tmp_path, env=env)
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+    assert result.returncode == 0, result.stderr
+    assert f"client_id={APP_ID}" in result.stdout
+    assert "scope=bot+applications.commands" in result.stdout
+    missing = paperpost("discord", "invite-url", data=tmp_path)
+    assert missing.returncode == 2 and "DISCORD_BOT_TOKEN" in missing.stderr
