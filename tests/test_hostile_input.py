@@ -500,7 +500,7 @@ def discord_problems(kwargs: dict[str, Any], *, announcement: bool = False) -> l
     embeds = kwargs.get("embeds")
     embeds = [] if embeds in (None, discord.utils.MISSING) else embeds
     for text in [content, *(t for e in embeds for t in _embed_texts(e))]:
-        if _DISCORD_MENTION.search(_LINK_TARGET.sub("]()", text)):
+        if _DISCORD_MENTION.search(text):
             problems.append(f"unescaped mention in {text!r}")
         if HIDDEN_CRASH.search(text):
             problems.append(f"a crash was swallowed: {text!r}")

@@ -96,7 +96,8 @@ def _safe_url(url: str | None) -> str | None:
     """An http(s) URL safe inside ``[label](url)``, or None."""
     if not url or not re.match(r"^https?://[^\s]+$", url, re.IGNORECASE) or len(url) > 512:
         return None
-    return quote(url, safe=_URL_SAFE)
+    # "@" is encoded too, so no "@everyone" survives even inside a link target.
+    return quote(url, safe=_URL_SAFE.replace("@", ""))
 
 
 def links_line(paper: Paper) -> str:
