@@ -430,8 +430,6 @@ def test_slack_slash_command_lines_never_leak_mentions(env: Env) -> None:
 
 # -- Discord -------------------------------------------------------------------------------
 _DISCORD_MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
-# A masked link's target is a URL, not text: Discord shows no mention there (and
-# embeds never notify). The URL itself is percent-encoded by the adapter.
 ANNOUNCE_PREFIX = f"<@{DISCORD_USER}> "
 NO_MENTIONS = discord.AllowedMentions.none().to_dict()
 
