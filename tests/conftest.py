@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.digest import Digest
 from bot.errors import DeliveryError
 from bot.snapshot import BundledSnapshot
+from tests.fakes.slack_api import FakeSlackAPI
 
 pytest_plugins = ("tests.fakes.hf_server",)
 
@@ -73,3 +74,20 @@ async def core(
     app.register_platform(platform)
     yield app
     app.close()
+
+
+class Sleeps:
+    """Records the waits instead of sleeping: tests assert what was waited, not how long."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeSlackAPI]:
+    """A loopback fake of the Slack Web API (tests/fakes/slack_api.py)."""
+    async with FakeSlackAPI() as fake:
+        yield fake

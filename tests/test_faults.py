@@ -275,12 +275,6 @@ async def test_a_storm_wider_than_the_delivery_pool_does_not_stall_healthy_chann
 
 
 # -- the same storms through the real Slack adapter and the loopback fake Slack --------------
-@pytest.fixture
-async def api() -> AsyncIterator[FakeSlackAPI]:
-    async with FakeSlackAPI() as fake:
-        yield fake
-
-
 async def test_slack_429_storm_5xx_burst_and_gone_channels(
     api: FakeSlackAPI, storm_core: Paperpost
 ) -> None:

@@ -82,12 +82,6 @@ def config(api: FakeSlackAPI, tmp_path: Path, **changes: Any) -> Config:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeSlackAPI]:
-    async with FakeSlackAPI() as fake:
-        yield fake
-
-
-@pytest.fixture
 def core() -> FakeCore:
     return FakeCore()
 

@@ -18,6 +18,7 @@ from bot.app import Paperpost
 from bot.config import Config
 from bot.outbox import Outcome
 from bot.snapshot import BundledSnapshot
+from tests.conftest import Sleeps
 from tests.fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -30,20 +31,6 @@ from tests.fakes.slack_api import (
 )
 
 DAY = date(2026, 8, 21)  # the bundled snapshot's last day
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeSlackAPI]:
-    async with FakeSlackAPI() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ errors, and exactly-once across crashes (message metadata + resume)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -15,27 +14,12 @@ from bot.channel import ChannelKey
 from bot.digest import Digest, DigestEntry
 from bot.errors import DeliveryError
 from bot.paper import papers_from_hf_day
+from tests.conftest import Sleeps
 from tests.fakes.hf_server import load_day
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, Fault, block_kit_problems
 
 DAY = date(2026, 5, 12)
 CHANNEL = ChannelKey("slack", "T0TEST", "C0DIGEST1")
-
-
-class Sleeps:
-    """Records the waits instead of sleeping: tests assert what was waited, not how long."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeSlackAPI]:
-    async with FakeSlackAPI() as fake:
-        yield fake
 
 
 @pytest.fixture
