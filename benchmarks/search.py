@@ -33,7 +33,8 @@ from corpus import build_queries, default_data_dir, load_real_papers, synthetic_
 
 from bot import search_index
 from bot.paper import Paper
-from bot.query import Query, matches, paper_text, parse_query
+from bot.query import Query, parse_query
+from bot.query_match import matches, paper_text
 from bot.search_index import SearchIndex
 
 GOAL_P99_MS = 10.0
@@ -228,7 +229,7 @@ def run_naive(b: Bench, sample: list[int]) -> dict[str, object]:
 
     times = time_queries(naive, [b.parsed[i] for i in sample])
     print(
-        f"naive linear scan (pure-Python bot.query.matches over {len(records)} pre-normalised"
+        f"naive linear scan (pure-Python bot.query_match.matches over {len(records)} pre-normalised"
         f" records, loaded in {load_s:.1f} s), {len(sample)} queries:\n  {fmt(times)}"
     )
     return {"times": times}

@@ -14,7 +14,8 @@ from datetime import date
 
 from bot.channel import ChannelKey
 from bot.paper import Paper
-from bot.query import matches, paper_text, parse_query
+from bot.query import parse_query
+from bot.query_match import matches, paper_text
 
 
 def by_upvotes(paper: Paper) -> tuple[int, str]:

@@ -48,15 +48,13 @@ __all__ = [
     "Node",
     "Not",
     "Or",
-    "PaperText",
     "Query",
     "Since",
     "Term",
     "Upvotes",
     "document_columns",
-    "matches",
+    "matcher_columns",
     "normalize_tokens",
-    "paper_text",
     "parse_query",
 ]
 
@@ -144,6 +142,11 @@ def _columns(paper: Paper, convert: Callable[[str], str]) -> tuple[str, str, str
         _join_items(paper.authors, convert),
         _join_items(org_items, convert),
     )
+
+
+def matcher_columns(paper: Paper) -> tuple[str, str, str, str, str]:
+    """Title, keywords, abstract, authors, org as normalised words, for the matcher."""
+    return _columns(paper, _norm)
 
 
 def document_columns(paper: Paper) -> tuple[str, str, str, str, str]:
@@ -612,81 +615,3 @@ def parse_query(text: str) -> Query:
         raise QueryError(_EMPTY)
     toks = _lex(text)
     return Query(_Parser(text, toks).parse())
-
-
-# -- pure-Python matcher ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PaperText:
-    """A paper's searchable text, normalised and space-padded, for ``matches``."""
-
-    paper_id: str
-    title: str
-    keywords: str
-    abstract: str
-    authors: str
-    org: str
-    upvotes: int
-    first_day: date
-    last_day: date
-
-
-def paper_text(paper: Paper) -> PaperText:
-    cols = _columns(paper, _norm)
-    title, keywords, abstract, authors, org = (f" {c} " for c in cols)
-    return PaperText(
-        paper.id,
-        title,
-        keywords,
-        abstract,
-        authors,
-        org,
-        paper.upvotes,
-        paper.featured_days[0],
-        paper.featured_days[-1],
-    )
-
-
-def _needle(term: Term) -> str:
-    return " " + " ".join(term.tokens) + ("" if term.prefix else " ")
-
-
-def _match(node: Node, t: PaperText) -> bool:
-    if isinstance(node, Term):
-        needle = _needle(node)
-        if node.field is None:
-            return (
-                needle in t.title
-                or needle in t.keywords
-                or needle in t.abstract
-                or needle in t.authors
-                or needle in t.org
-            )
-        column = {"title": t.title, "author": t.authors, "org": t.org}[node.field]
-        return needle in column
-    if isinstance(node, And):
-        return all(_match(op, t) for op in node.operands)
-    if isinstance(node, Or):
-        return any(_match(op, t) for op in node.operands)
-    if isinstance(node, Not):
-        return not _match(node.operand, t)
-    if isinstance(node, IdTerm):
-        return t.paper_id == node.paper_id
-    if isinstance(node, Upvotes):
-        return node.test(t.upvotes)
-    if isinstance(node, Since):
-        return t.last_day >= node.day
-    if isinstance(node, Before):
-        return t.first_day < node.day
-    raise TypeError(f"not a query node: {node!r}")
-
-
-def matches(query: Query, paper: Paper | PaperText) -> bool:
-    """Does the paper match? The reference semantics the search index must agree with.
-
-    Pass a ``PaperText`` (``paper_text(paper)``) to match many queries against one paper
-    without normalising its text each time.
-    """
-    text = paper if isinstance(paper, PaperText) else paper_text(paper)
-    return _match(query.root, text)

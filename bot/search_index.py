@@ -5,7 +5,7 @@ Layout
 ``search_fts`` (FTS5, unicode61 remove_diacritics 2, prefix indexes 2 and 3) holds one
 row per paper with the columns ``title, keywords, abstract, authors, org, pid, days``;
 the text columns are already normalised by ``bot.query.document_columns`` so that the
-index and the pure-Python ``bot.query.matches`` agree token for token. ``days`` holds
+index and the pure-Python ``bot.query_match.matches`` agree token for token. ``days`` holds
 synthetic tokens: ``zall`` (every row), ``y2026`` and ``m202608`` for each featured day,
 so ``since:``/``before:`` become a short OR of month/year tokens inside the MATCH
 (exact day boundaries are then checked on ``search_docs``). User text never reaches

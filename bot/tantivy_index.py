@@ -6,7 +6,7 @@ One tantivy document per paper. ``title`` and ``abstract`` are single text value
 ``keywords``, ``authors`` and ``org`` (display name + hub slug) hold one value per item,
 and tantivy leaves a position gap between values, so a phrase never spans two authors.
 Every text value is indexed already normalised, exactly as ``bot.query.normalize_tokens``
-splits it, through a plain whitespace tokenizer: index and ``bot.query.matches`` agree
+splits it, through a plain whitespace tokenizer: index and ``bot.query_match.matches`` agree
 token for token. ``pid`` (raw, stored) is the paper id; ``upvotes``, ``first_day`` and
 ``last_day`` (day ordinals) are fast integer fields for the filters; ``rank`` is a fast
 float field derived from upvotes (below). User text never reaches tantivy's query parser:

@@ -23,10 +23,10 @@ from bot.query import (
     Since,
     Term,
     Upvotes,
-    matches,
     normalize_tokens,
     parse_query,
 )
+from bot.query_match import matches
 
 DATA = Path(__file__).parent / "data" / "hf_daily_papers"
 

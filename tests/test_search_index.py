@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from bot.errors import QueryError
 from bot.paper import Paper, papers_from_hf_day
-from bot.query import matches, paper_text, parse_query
+from bot.query import parse_query
+from bot.query_match import matches, paper_text
 from bot.search_index import SearchHit, SearchIndex
 
 DATA = Path(__file__).parent / "data" / "hf_daily_papers"
