@@ -76,6 +76,7 @@ class Ledger:
         self._store = store
         self._entries = store.table("ledger")
         self._posted = store.table("posted")
+        self._open = store.table("open_deliveries")
 
     def get(self, channel: ChannelKey, day: date) -> LedgerEntry | None:
         raw = self._entries.get(_key(channel, day))
@@ -96,9 +97,20 @@ class Ledger:
         return {c: found.get(c) for c in channels}
 
     def record(self, channel: ChannelKey, day: date, entry: LedgerEntry, *, now: datetime) -> None:
+        # Unfinished entries are also listed in a small table, so the retry sweep
+        # reads only those, not the whole history. Listed before written, unlisted
+        # after: a crash in between leaves a stale listing, never a missing one.
+        key = _key(channel, day)
+        finished = entry.state is DeliveryState.SENT or entry.permanent
+        if not finished:
+            self._open[key] = True
+            self._store.commit("open_deliveries")
         entry = replace(entry, updated_at=now.isoformat(timespec="seconds"))
-        self._entries[_key(channel, day)] = entry.to_json()
+        self._entries[key] = entry.to_json()
         self._store.commit("ledger")
+        if finished and key in self._open:
+            del self._open[key]
+            self._store.commit("open_deliveries")
 
     def start_posting(self, digest: Digest, *, attempts: int, now: datetime) -> None:
         matched = {e.paper.id: list(e.matched) for e in digest.entries}
@@ -139,9 +151,10 @@ class Ledger:
     def unfinished(self) -> list[tuple[ChannelKey, date, LedgerEntry]]:
         """Entries not sent and not permanently failed: to resume or retry."""
         result = []
-        for key, raw in self._store.scan("ledger"):
-            entry = LedgerEntry.from_json(raw)
-            if entry.state is DeliveryState.SENT or entry.permanent:
+        for key, _ in self._store.scan("open_deliveries"):
+            raw = self._entries.get(key)
+            entry = LedgerEntry.from_json(raw) if raw else None
+            if entry is None or entry.state is DeliveryState.SENT or entry.permanent:
                 continue
             channel, _, day = key.rpartition("|")
             result.append((ChannelKey.parse(channel), date.fromisoformat(day), entry))

@@ -26,7 +26,7 @@ from bot.errors import StoreError
 
 STORE_FILENAME = "paperpost.sqlite"
 INDEX_FILENAME = "search-index"  # a tantivy index directory
-TABLES = ("papers", "days", "channels", "ledger", "posted", "meta")
+TABLES = ("papers", "days", "channels", "ledger", "open_deliveries", "posted", "meta")
 
 
 def _encode(value: Any) -> str:
