@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -56,7 +56,7 @@ class Paperpost:
         library: PaperLibrary,
         source: PaperSource,
         clock: Callable[[], datetime] = utc_now,
-        outbox_sleep: Callable[[float], object] | None = None,
+        outbox_sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.library = library
@@ -68,7 +68,7 @@ class Paperpost:
             self.ledger,
             on_permanent=self._pause_after_error,
             clock=clock,
-            **({"sleep": outbox_sleep} if outbox_sleep else {}),  # type: ignore[dict-item]
+            sleep=outbox_sleep or asyncio.sleep,
         )
         self.scheduler = DigestScheduler(self.run_due)
         self._loop: asyncio.AbstractEventLoop | None = None

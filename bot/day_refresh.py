@@ -31,7 +31,6 @@ class DayRefresher:
         self._clock = clock
         self._refreshed: dict[date, date] = {}  # featured day -> UTC day it was refreshed
         self._locks: dict[date, asyncio.Lock] = {}
-        self.upstream_requests = 0  # days fetched; lets the fan-out benchmark check the claim
         self.last_error: str | None = None
 
     async def ensure(self, day: date, *, refresh: bool = True) -> bool:
@@ -48,7 +47,6 @@ class DayRefresher:
             if self._refreshed.get(day) == today:
                 return self._library.has_day(day)
             try:
-                self.upstream_requests += 1
                 papers = await self._source.fetch_day(day)
             except SourceError as exc:
                 metrics.UPSTREAM_ERRORS.inc()

@@ -12,10 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 _SATURDAY = 5
 
 
-def is_featured_weekday(day: date) -> bool:
-    return day.weekday() < _SATURDAY
-
-
 def latest_featured_day_on_or_before(day: date) -> date:
     # Saturday steps back one day to Friday, Sunday two.
     return day - timedelta(days=max(0, day.weekday() - (_SATURDAY - 1)))

@@ -71,9 +71,6 @@ class Outbox:
     def register(self, platform: Platform) -> None:
         self._platforms[platform.name] = platform
 
-    def has_platform(self, name: str) -> bool:
-        return name in self._platforms
-
     async def deliver(self, digest: Digest, *, limit: asyncio.Semaphore | None = None) -> Delivery:
         """Post ``digest`` unless the ledger says it was sent; never raises DeliveryError.
 

@@ -58,10 +58,6 @@ class Paper:
         return HF_PAPERS_URL + self.id
 
     @property
-    def last_featured(self) -> date:
-        return self.featured_days[-1]
-
-    @property
     def summary(self) -> str:
         """The short text a digest shows: the AI summary, else the abstract."""
         return self.ai_summary or self.abstract

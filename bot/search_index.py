@@ -269,11 +269,6 @@ class SearchIndex:
                     self._fts_config("crisismerge", 16)
                     self._conn.execute("PRAGMA synchronous=NORMAL")
 
-    def optimize(self) -> None:
-        """Merge the FTS5 index into one segment (faster queries after a bulk load)."""
-        with self._lock:
-            self._conn.execute("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
-
     def _upsert_batch(self, papers: list[Paper]) -> int:
         conn = self._conn
         rows = []

@@ -132,10 +132,13 @@ async def test_preview_shows_volume_per_day(core: Paperpost) -> None:
     assert reply.text.count("matching") == 5  # the five bundled days
 
 
-async def test_mention_text_stays_plain_text(core: Paperpost) -> None:
+async def test_mention_syntax_never_survives_into_a_saved_search(core: Paperpost) -> None:
     reply = await core.handle(SLACK, "subscribe <!channel> @everyone")
-    # The core keeps user text as plain text; adapters escape it for their markup.
-    assert reply.is_error or "everyone" in (reply.announcement or "")
+    # The query language keeps only words; adapters still escape whatever they render.
+    assert not reply.is_error
+    assert reply.announcement == "subscribed this channel to “channel everyone”"
+    assert core.channels.get(SLACK).subscriptions == ("channel everyone",)
+    assert "<!" not in reply.text and "@" not in reply.text
 
 
 @settings(

@@ -70,9 +70,3 @@ def link(url: str | None, label: str, *, limit: int = 300) -> str:
     safe = safe_url(url)
     text = escape_clip(label, limit)
     return f"<{safe}|{text}>" if safe else text
-
-
-def button_url(url: str | None) -> str | None:
-    """A URL for a button's ``url`` field (JSON, not mrkdwn: no entity escaping)."""
-    safe = safe_url(url)
-    return safe.replace("&amp;", "&") if safe else None
