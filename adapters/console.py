@@ -11,11 +11,11 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.app import Paperpost
-from bot.channel import CONSOLE_CHANNEL
-from bot.digest import Digest
-from bot.plain_text import paper_line
-from bot.replies import Reply
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import CONSOLE_CHANNEL
+from paperpost.bot.channels.plain_text import paper_line
+from paperpost.bot.channels.replies import Reply
+from paperpost.bot.delivery.digest import Digest
 
 CONSOLE_USER = "you"
 

@@ -43,18 +43,18 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from corpus import default_data_dir, load_real_papers, synthetic_papers  # noqa: E402
+from fts5_index import SearchIndex  # noqa: E402
 from slack_bolt.async_app import AsyncApp  # noqa: E402
 from slack_bolt.request.async_request import AsyncBoltRequest  # noqa: E402
 
-from adapters.slack import start_slack  # noqa: E402
-from adapters.slack.client import build_client  # noqa: E402
-from adapters.slack.render import render_reply  # noqa: E402
-from bot.app import Paperpost  # noqa: E402
-from bot.channel import ChannelKey  # noqa: E402
-from bot.config import Config  # noqa: E402
-from bot.paper import Paper  # noqa: E402
-from bot.search_index import SearchIndex  # noqa: E402
-from bot.store import Store  # noqa: E402
+from paperpost.adapters.slack import start_slack  # noqa: E402
+from paperpost.adapters.slack.client import build_client  # noqa: E402
+from paperpost.adapters.slack.render import render_reply  # noqa: E402
+from paperpost.bot.app import Paperpost  # noqa: E402
+from paperpost.bot.catalog.store import Store  # noqa: E402
+from paperpost.bot.channels.key import ChannelKey  # noqa: E402
+from paperpost.bot.config import Config  # noqa: E402
+from paperpost.bot.papers.model import Paper  # noqa: E402
 from tests.fakes.slack_api import (  # noqa: E402
     BOT_TOKEN,
     SIGNING_SECRET,

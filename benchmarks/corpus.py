@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.paper import Paper, papers_from_hf_day
-from bot.query import normalize_tokens
+from paperpost.bot.catalog.query import normalize_tokens
+from paperpost.bot.papers.model import Paper, papers_from_hf_day
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "hf_daily_papers"

@@ -53,13 +53,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adapters.slack.platform import EVENT_TYPE  # noqa: E402
-from adapters.slack.render import render_digest  # noqa: E402
-from bot.app import Paperpost  # noqa: E402
-from bot.channel import ChannelKey  # noqa: E402
-from bot.channel_settings import ChannelSettings  # noqa: E402
-from bot.config import Config  # noqa: E402
-from bot.snapshot import BundledSnapshot  # noqa: E402
+from paperpost.adapters.slack.delivery import EVENT_TYPE  # noqa: E402
+from paperpost.adapters.slack.render import render_digest  # noqa: E402
+from paperpost.bot.app import Paperpost  # noqa: E402
+from paperpost.bot.channels.key import ChannelKey  # noqa: E402
+from paperpost.bot.channels.settings import ChannelSettings  # noqa: E402
+from paperpost.bot.config import Config  # noqa: E402
+from paperpost.bot.papers.snapshot import BundledSnapshot  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, Posted  # noqa: E402
 
 DAY = date(2026, 8, 21)  # the bundled snapshot's last day

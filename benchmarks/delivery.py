@@ -50,15 +50,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from crash_kill import FakeSlackThread  # noqa: E402
 
-import bot.app  # noqa: E402
-from adapters.slack import slack_platform  # noqa: E402
-from adapters.slack.platform import EVENT_TYPE  # noqa: E402
-from bot.app import Paperpost  # noqa: E402
-from bot.channel import ChannelKey  # noqa: E402
-from bot.channel_settings import ChannelSettings  # noqa: E402
-from bot.config import Config  # noqa: E402
-from bot.outbox import Outcome  # noqa: E402
-from bot.snapshot import BundledSnapshot  # noqa: E402
+from paperpost.adapters.slack import slack_platform  # noqa: E402
+from paperpost.adapters.slack.delivery import EVENT_TYPE  # noqa: E402
+from paperpost.bot.app import Paperpost  # noqa: E402
+from paperpost.bot.channels.key import ChannelKey  # noqa: E402
+from paperpost.bot.channels.settings import ChannelSettings  # noqa: E402
+from paperpost.bot.config import Config  # noqa: E402
+from paperpost.bot.delivery.outbox import Outcome  # noqa: E402
+from paperpost.bot.papers.snapshot import BundledSnapshot  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN  # noqa: E402
 from tests.fakes.slack_ratelimit import SlackRateLimits  # noqa: E402
 

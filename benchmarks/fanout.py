@@ -26,12 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import Paperpost  # noqa: E402
-from bot.channel import ChannelKey  # noqa: E402
-from bot.channel_settings import ChannelSettings  # noqa: E402
-from bot.config import Config  # noqa: E402
-from bot.digest import DayMatcher, build_digest  # noqa: E402
-from bot.paper import Paper, papers_from_hf_day  # noqa: E402
+from paperpost.bot.app import Paperpost  # noqa: E402
+from paperpost.bot.channels.key import ChannelKey  # noqa: E402
+from paperpost.bot.channels.settings import ChannelSettings  # noqa: E402
+from paperpost.bot.config import Config  # noqa: E402
+from paperpost.bot.delivery.digest import DayMatcher, build_digest  # noqa: E402
+from paperpost.bot.papers.model import Paper, papers_from_hf_day  # noqa: E402
 
 DAY_FILES = ROOT / "tests" / "data" / "hf_daily_papers"
 QUERY_POOL = [

@@ -29,13 +29,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import fts5_index as search_index
 from corpus import build_queries, default_data_dir, load_real_papers, synthetic_papers
+from fts5_index import SearchIndex
 
-from bot import search_index
-from bot.paper import Paper
-from bot.query import Query, parse_query
-from bot.query_match import matches, paper_text
-from bot.search_index import SearchIndex
+from paperpost.bot.catalog.query import Query, parse_query
+from paperpost.bot.catalog.query_match import matches, paper_text
+from paperpost.bot.papers.model import Paper
 
 GOAL_P99_MS = 10.0
 GOAL_SPEEDUP = 100.0
@@ -172,7 +172,7 @@ def run_fts5(b: Bench, tmp: Path) -> dict[str, object]:
 
 
 def run_tantivy(b: Bench, tmp: Path) -> dict[str, object]:
-    from bot.tantivy_index import TantivyIndex, compile_query
+    from paperpost.bot.catalog.index import TantivyIndex, compile_query
 
     gen_s = b.generation_s()
     index = TantivyIndex(tmp / "search-index")
@@ -229,7 +229,7 @@ def run_naive(b: Bench, sample: list[int]) -> dict[str, object]:
 
     times = time_queries(naive, [b.parsed[i] for i in sample])
     print(
-        f"naive linear scan (pure-Python bot.query_match.matches over {len(records)} pre-normalised"
+        f"naive linear scan (pure-Python bot.catalog.query_match.matches over {len(records)} pre-normalised"
         f" records, loaded in {load_s:.1f} s), {len(sample)} queries:\n  {fmt(times)}"
     )
     return {"times": times}

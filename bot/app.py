@@ -16,25 +16,25 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from bot.channel import ChannelKey
-from bot.channel_settings import ChannelSettings
-from bot.channels import ChannelRegistry
-from bot.commands import Command, parse_command
-from bot.config import Config
-from bot.day_refresh import DayRefresher, PaperSource
-from bot.digest import DayMatcher, Digest, DigestEntry, build_digest
-from bot.errors import UserError
-from bot.featured_day import digest_day_for
-from bot.handlers import CommandHandlers
-from bot.ledger import DeliveryState, Ledger, LedgerEntry
-from bot.library import PaperLibrary
-from bot.outbox import Delivery, Outbox, Outcome
-from bot.platform import Platform
-from bot.replies import Reply, error
-from bot.schedule import DigestScheduler, next_fire_time, previous_fire_time
-from bot.snapshot import BundledSnapshot
-from bot.store import Store
-from bot.sync import sync_days
+from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.store import Store
+from paperpost.bot.channels.grammar import Command, parse_command
+from paperpost.bot.channels.handlers import CommandHandlers
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.registry import ChannelRegistry
+from paperpost.bot.channels.replies import Reply, error
+from paperpost.bot.channels.settings import ChannelSettings
+from paperpost.bot.config import Config
+from paperpost.bot.delivery.digest import DayMatcher, Digest, DigestEntry, build_digest
+from paperpost.bot.delivery.featured_day import digest_day_for
+from paperpost.bot.delivery.ledger import DeliveryState, Ledger, LedgerEntry
+from paperpost.bot.delivery.outbox import Delivery, Outbox, Outcome
+from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time, previous_fire_time
+from paperpost.bot.errors import UserError
+from paperpost.bot.papers.refresh import DayRefresher, PaperSource
+from paperpost.bot.papers.snapshot import BundledSnapshot
+from paperpost.bot.papers.sync import sync_days
+from paperpost.bot.ports import Platform
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Paperpost:
             snapshot = BundledSnapshot()
             await sync_days(snapshot, library, snapshot.days())
         if source is None:
-            from bot.hf_source import HuggingFaceSource
+            from paperpost.bot.papers.huggingface import HuggingFaceSource
 
             source = HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token)
         return cls(store=store, library=library, source=source, **kwargs)  # type: ignore[arg-type]

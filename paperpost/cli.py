@@ -18,17 +18,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.channel import ChannelKey
-from bot.channels import ChannelRegistry
-from bot.config import Config
-from bot.errors import PaperpostError, UserError
-from bot.library import PaperLibrary
-from bot.paper import Paper
-from bot.plain_text import paper_detail, paper_list
-from bot.query import parse_query
-from bot.snapshot import BundledSnapshot
-from bot.store import Store
-from bot.sync import days_in_range, sync_days
+from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.query import parse_query
+from paperpost.bot.catalog.store import Store
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.plain_text import paper_detail, paper_list
+from paperpost.bot.channels.registry import ChannelRegistry
+from paperpost.bot.config import Config
+from paperpost.bot.errors import PaperpostError, UserError
+from paperpost.bot.papers.model import Paper
+from paperpost.bot.papers.snapshot import BundledSnapshot
+from paperpost.bot.papers.sync import days_in_range, sync_days
 from paperpost.logs import configure_logging
 from paperpost.progress import ProgressBar
 
@@ -139,7 +139,7 @@ def _config(args: argparse.Namespace) -> Config:
 def _source(args: argparse.Namespace, config: Config) -> Any:
     if args.offline:
         return BundledSnapshot()
-    from bot.hf_source import HuggingFaceSource
+    from paperpost.bot.papers.huggingface import HuggingFaceSource
 
     return HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token)
 
@@ -230,7 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from bot.outbox import Outcome
+    from paperpost.bot.delivery.outbox import Outcome
     from paperpost.service import post_digests_now
 
     deliveries = asyncio.run(
@@ -272,7 +272,7 @@ def cmd_channels(args: argparse.Namespace) -> int:
 
 
 def cmd_discord(args: argparse.Namespace) -> int:
-    from adapters.discord import fetch_application_id, invite_url
+    from paperpost.adapters.discord import fetch_application_id, invite_url
 
     config = _config(args)
     if not config.discord_bot_token:

@@ -11,12 +11,12 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from adapters.console import ConsolePlatform, render_reply
-from bot.app import Paperpost
-from bot.channel import CONSOLE_CHANNEL
-from bot.config import Config
-from bot.plain_text import paper_list
-from bot.snapshot import BundledSnapshot
+from paperpost.adapters.console import ConsolePlatform, render_reply
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import CONSOLE_CHANNEL
+from paperpost.bot.channels.plain_text import paper_list
+from paperpost.bot.config import Config
+from paperpost.bot.papers.snapshot import BundledSnapshot
 
 SCRIPT = (
     "/papers subscribe agent OR agents",

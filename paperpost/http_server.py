@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot import metrics
-from bot.app import Paperpost
+from paperpost.bot import metrics
+from paperpost.bot.app import Paperpost
 
 CORE_KEY = web.AppKey("core", Paperpost)
 

@@ -13,12 +13,12 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
-from adapters.console import ConsolePlatform, serve_console
-from bot.app import Paperpost
-from bot.channel import ChannelKey
-from bot.config import Config
-from bot.outbox import Delivery
-from bot.snapshot import BundledSnapshot
+from paperpost.adapters.console import ConsolePlatform, serve_console
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.config import Config
+from paperpost.bot.delivery.outbox import Delivery
+from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.http_server import build_app, serve
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,11 @@ async def start_platforms(core: Paperpost, config: Config, web_app: web.Applicat
     """
     runtimes: list[Any] = []
     if config.slack_enabled:
-        from adapters.slack import start_slack
+        from paperpost.adapters.slack import start_slack
 
         runtimes.append(await start_slack(core, config, web_app=web_app))
     if config.discord_enabled:
-        from adapters.discord import start_discord
+        from paperpost.adapters.discord import start_discord
 
         runtimes.append(await start_discord(core, config))
     return runtimes
@@ -86,11 +86,11 @@ async def posting_platforms(config: Config) -> list[Any]:
     """Platforms that post without serving slash commands (cron mode)."""
     platforms: list[Any] = [ConsolePlatform()]
     if config.slack_enabled:
-        from adapters.slack import slack_platform
+        from paperpost.adapters.slack import slack_platform
 
         platforms.append(slack_platform(config))
     if config.discord_enabled:
-        from adapters.discord import open_discord_platform
+        from paperpost.adapters.discord import open_discord_platform
 
         platforms.append(await open_discord_platform(config))
     return platforms

@@ -4,6 +4,7 @@ the subject of the test."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,14 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Paperpost
-from bot.config import Config
-from bot.digest import Digest
-from bot.errors import DeliveryError
-from bot.snapshot import BundledSnapshot
+from paperpost.bot.app import Paperpost
+from paperpost.bot.config import Config
+from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.errors import DeliveryError
+from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.fakes.slack_api import FakeSlackAPI
 
 pytest_plugins = ("tests.fakes.hf_server",)
+
+# The FTS5 engine is a benchmarked alternative, not part of the product: its tests import it
+# from benchmarks/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 
 @dataclass

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import Paperpost
-from bot.channel import CONSOLE_CHANNEL, ChannelKey
-from bot.commands import Command, parse_command
-from bot.errors import CommandError
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.grammar import Command, parse_command
+from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
+from paperpost.bot.errors import CommandError
 
 SLACK = ChannelKey("slack", "T1", "C1")
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Paperpost
-from bot.channel import CONSOLE_CHANNEL, ChannelKey
-from bot.config import Config
-from bot.digest import Digest
-from bot.errors import DeliveryError
-from bot.hf_source import HuggingFaceSource
-from bot.ledger import DeliveryState
-from bot.outbox import Outcome
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
+from paperpost.bot.config import Config
+from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.delivery.ledger import DeliveryState
+from paperpost.bot.delivery.outbox import Outcome
+from paperpost.bot.errors import DeliveryError
+from paperpost.bot.papers.huggingface import HuggingFaceSource
 from tests.conftest import FakeClock, RecordingPlatform, no_sleep
 from tests.fakes.hf_server import FakeHFServer, Fault, load_days
 
@@ -209,6 +209,6 @@ async def test_refresh_is_once_per_day_for_all_channels(tmp_path: Path, clock: F
 
 
 def _snapshot():
-    from bot.snapshot import BundledSnapshot
+    from paperpost.bot.papers.snapshot import BundledSnapshot
 
     return BundledSnapshot()

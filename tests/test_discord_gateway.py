@@ -10,12 +10,12 @@ import discord
 import pytest
 from discord.gateway import DiscordWebSocket
 
-from adapters.discord import DiscordRuntime, start_discord
-from bot.app import Paperpost
-from bot.channel import ChannelKey
-from bot.config import Config
-from bot.outbox import Outcome
-from bot.snapshot import BundledSnapshot
+from paperpost.adapters.discord import DiscordRuntime, start_discord
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.config import Config
+from paperpost.bot.delivery.outbox import Outcome
+from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.fakes.discord_fake import (
     APP_ID,
     BOT_ID,

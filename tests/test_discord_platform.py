@@ -13,12 +13,12 @@ import discord
 import pytest
 from discord.gateway import DiscordWebSocket
 
-from adapters.discord import DiscordPlatform, fetch_application_id, open_discord_platform
-from bot.channel import ChannelKey
-from bot.config import Config
-from bot.digest import Digest, DigestEntry
-from bot.errors import DeliveryError, UserError
-from bot.paper import Paper, papers_from_hf_day
+from paperpost.adapters.discord import DiscordPlatform, fetch_application_id, open_discord_platform
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.config import Config
+from paperpost.bot.delivery.digest import Digest, DigestEntry
+from paperpost.bot.errors import DeliveryError, UserError
+from paperpost.bot.papers.model import Paper, papers_from_hf_day
 from tests.fakes.discord_fake import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, embed_problems
 
 DAY = date(2026, 8, 21)
@@ -49,7 +49,7 @@ def make_digest(count: int = 20, *, threads: bool = False) -> Digest:
 
 @functools.cache
 def _papers() -> list[Paper]:
-    folder = resources.files("bot").joinpath("snapshot")
+    folder = resources.files("paperpost.bot.papers").joinpath("snapshot_days")
     days = [
         papers_from_hf_day(json.loads(f.read_text("utf-8")), requested_day=DAY)
         for f in folder.iterdir() if f.name.endswith(".json")

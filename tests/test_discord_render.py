@@ -10,14 +10,14 @@ import discord
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.discord import BOT_PERMISSIONS, invite_url
-from adapters.discord.commands import for_discord
-from adapters.discord.render import digest_nonce, render_digest, render_reply
-from bot.channel import ChannelKey
-from bot.commands import USAGE
-from bot.digest import Digest, DigestEntry
-from bot.paper import Paper
-from bot.replies import Reply
+from paperpost.adapters.discord import BOT_PERMISSIONS, invite_url
+from paperpost.adapters.discord.command_tree import for_discord
+from paperpost.adapters.discord.render import digest_nonce, render_digest, render_reply
+from paperpost.bot.channels.grammar import USAGE
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.replies import Reply
+from paperpost.bot.delivery.digest import Digest, DigestEntry
+from paperpost.bot.papers.model import Paper
 from tests.fakes.discord_fake import embed_problems
 
 KEY = ChannelKey("discord", "1", "2")

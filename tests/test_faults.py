@@ -18,19 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from adapters.slack.client import build_client
-from adapters.slack.platform import EVENT_TYPE, SlackPlatform
-from bot import app as app_module
-from bot.app import Paperpost
-from bot.channel import CONSOLE_CHANNEL, ChannelKey
-from bot.channel_settings import ChannelSettings
-from bot.config import Config
-from bot.digest import Digest
-from bot.errors import DeliveryError
-from bot.hf_source import HuggingFaceSource
-from bot.ledger import DeliveryState
-from bot.outbox import Outcome
-from bot.snapshot import BundledSnapshot
+from paperpost.adapters.slack.client import build_client
+from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
+from paperpost.bot import app as app_module
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
+from paperpost.bot.channels.settings import ChannelSettings
+from paperpost.bot.config import Config
+from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.delivery.ledger import DeliveryState
+from paperpost.bot.delivery.outbox import Outcome
+from paperpost.bot.errors import DeliveryError
+from paperpost.bot.papers.huggingface import HuggingFaceSource
+from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.conftest import FakeClock, no_sleep
 from tests.fakes import slack_api
 from tests.fakes.hf_server import FakeHFServer, Fault, load_days
@@ -110,7 +110,7 @@ async def test_search_is_answered_from_the_index_while_a_delivery_waits_on_hf(
     assert events[-1] == "delivery finished"
     assert len(hf.requests_for(day)) == 2  # max_attempts, then it gave up
     assert result.outcome is expected
-    assert any(r.levelno == logging.ERROR and r.name == "bot.day_refresh" for r in caplog.records)
+    assert any(r.levelno == logging.ERROR and r.name == "paperpost.bot.papers.refresh" for r in caplog.records)
     if expected is Outcome.SENT:  # posted with the upvotes already stored
         (digest,) = platform.posted
         assert digest.entries
@@ -123,8 +123,8 @@ async def test_search_is_answered_from_the_index_while_a_delivery_waits_on_hf(
 
 
 def core_state(data_dir: Path, day: date) -> DeliveryState | None:
-    from bot.ledger import Ledger
-    from bot.store import Store
+    from paperpost.bot.catalog.store import Store
+    from paperpost.bot.delivery.ledger import Ledger
 
     with Store(data_dir) as store:
         entry = Ledger(store).get(CONSOLE_CHANNEL, day)
@@ -351,7 +351,7 @@ async def test_hf_down_all_day_tells_the_operator_and_posts_nothing_until_it_ret
                     results = await core.post_digests(day=MISSING_DAY)
                 assert {r.outcome for r in results} == {Outcome.WAITING}
                 errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-                assert [r.name for r in errors] == ["bot.day_refresh"]  # once, not per channel
+                assert [r.name for r in errors] == ["paperpost.bot.papers.refresh"]  # once, not per channel
                 assert getattr(errors[0], "day", None) == MISSING_DAY.isoformat()
                 assert "503" in getattr(errors[0], "error", "")
             assert posted == []

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.featured_day import digest_day_for, recent_featured_days
+from paperpost.bot.delivery.featured_day import digest_day_for, recent_featured_days
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TOKYO = ZoneInfo("Asia/Tokyo")

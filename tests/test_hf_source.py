@@ -10,8 +10,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from bot.errors import SourceError, SourceFormatError
-from bot.hf_source import HuggingFaceSource
+from paperpost.bot.errors import SourceError, SourceFormatError
+from paperpost.bot.papers.huggingface import HuggingFaceSource
 from tests.fakes.hf_server import (
     OLDER_SCHEMA_DIR,
     FakeHFServer,
@@ -147,7 +147,7 @@ async def test_a_server_ignoring_p_does_not_loop(hf_server, sleeps, caplog):
     hf_server.set_day(DAY, all_real_items(DAY)[:100])  # exactly one full page
     hf_server.ignore_paging = True
 
-    with caplog.at_level(logging.WARNING, logger="bot.hf_source"):
+    with caplog.at_level(logging.WARNING, logger="paperpost.bot.papers.huggingface"):
         papers = await HuggingFaceSource(endpoint=hf_server.url, sleep=sleeps).fetch_day(DAY)
 
     assert len(papers) == 100
@@ -235,7 +235,7 @@ async def test_500_then_success_backs_off_exponentially(hf_server, source, sleep
     hf_server.set_day(DAY, load_day(DAY))
     hf_server.script(Fault.server_error(500, times=2), date=DAY)
 
-    with caplog.at_level(logging.WARNING, logger="bot.hf_source"):
+    with caplog.at_level(logging.WARNING, logger="paperpost.bot.papers.huggingface"):
         papers = await source.fetch_day(DAY)
 
     assert len(papers) == 50

@@ -38,22 +38,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.errors import SlackApiError
 
-from adapters import console
-from adapters.discord import render as discord_render
-from adapters.discord.commands import DAY_CHOICES, PaperCommands
-from adapters.discord.platform import DiscordPlatform
-from adapters.slack import render as slack_render
-from adapters.slack.commands import SlashCommands
-from adapters.slack.platform import SlackPlatform
-from adapters.slack.render import SlackMessage
-from bot.app import Paperpost
-from bot.channel import CONSOLE_CHANNEL, ChannelKey
-from bot.channel_settings import MAX_SUBSCRIPTION_LENGTH, MAX_TOP_N
-from bot.commands import MAX_COMMAND_LENGTH, Command
-from bot.config import Config
-from bot.paper import Paper
-from bot.replies import Reply
-from bot.snapshot import BundledSnapshot
+from paperpost.adapters import console
+from paperpost.adapters.discord import render as discord_render
+from paperpost.adapters.discord.command_tree import DAY_CHOICES, PaperCommands
+from paperpost.adapters.discord.delivery import DiscordPlatform
+from paperpost.adapters.slack import render as slack_render
+from paperpost.adapters.slack.delivery import SlackPlatform
+from paperpost.adapters.slack.render import SlackMessage
+from paperpost.adapters.slack.slash_commands import SlashCommands
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.grammar import MAX_COMMAND_LENGTH, Command
+from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
+from paperpost.bot.channels.replies import Reply
+from paperpost.bot.channels.settings import MAX_SUBSCRIPTION_LENGTH, MAX_TOP_N
+from paperpost.bot.config import Config
+from paperpost.bot.papers.model import Paper
+from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.conftest import FakeClock, no_sleep
 from tests.fakes.discord_fake import embed_problems
 from tests.fakes.slack_api import (
@@ -726,7 +726,7 @@ async def test_oversize_discord_option_is_an_error(core: Paperpost, name: str) -
 
 @pytest.fixture
 async def slack_http(core: Paperpost, tmp_path: Path) -> Any:
-    from adapters.slack import start_slack
+    from paperpost.adapters.slack import start_slack
 
     async with FakeSlackAPI() as api:
         config = Config(

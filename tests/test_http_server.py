@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from bot.app import Paperpost
-from bot.channel import CONSOLE_CHANNEL
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import CONSOLE_CHANNEL
 from paperpost.http_server import build_app, serve
 
 

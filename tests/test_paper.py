@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import SourceFormatError
-from bot.paper import Paper, papers_from_hf_day
+from paperpost.bot.errors import SourceFormatError
+from paperpost.bot.papers.model import Paper, papers_from_hf_day
 
 DATA = Path(__file__).parent / "data"
 

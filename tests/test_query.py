@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import QueryError
-from bot.paper import Paper, papers_from_hf_day
-from bot.query import (
+from paperpost.bot.catalog.query import (
     FIELDS,
     And,
     Before,
@@ -26,7 +24,9 @@ from bot.query import (
     normalize_tokens,
     parse_query,
 )
-from bot.query_match import matches
+from paperpost.bot.catalog.query_match import matches
+from paperpost.bot.errors import QueryError
+from paperpost.bot.papers.model import Paper, papers_from_hf_day
 
 DATA = Path(__file__).parent / "data" / "hf_daily_papers"
 

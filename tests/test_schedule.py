@@ -14,9 +14,14 @@ from apscheduler.triggers.cron import CronTrigger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.channel import ChannelKey
-from bot.channel_settings import ChannelSettings
-from bot.schedule import DigestScheduler, digest_trigger, next_fire_time, previous_fire_time
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.settings import ChannelSettings
+from paperpost.bot.delivery.schedule import (
+    DigestScheduler,
+    digest_trigger,
+    next_fire_time,
+    previous_fire_time,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -9,14 +9,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from fts5_index import SearchIndex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.errors import QueryError
-from bot.paper import Paper, papers_from_hf_day
-from bot.query import parse_query
-from bot.query_match import matches, paper_text
-from bot.search_index import SearchHit, SearchIndex
+from paperpost.bot.catalog.index import SearchHit
+from paperpost.bot.catalog.query import parse_query
+from paperpost.bot.catalog.query_match import matches, paper_text
+from paperpost.bot.errors import QueryError
+from paperpost.bot.papers.model import Paper, papers_from_hf_day
 
 DATA = Path(__file__).parent / "data" / "hf_daily_papers"
 DAYS = ("2026-04-10", "2026-04-16", "2026-08-21")
@@ -182,7 +183,7 @@ def test_filter_only_queries_rank_by_upvotes(index: SearchIndex) -> None:
 
 
 def test_broad_query_beyond_rank_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import search_index
+    import fts5_index as search_index
 
     monkeypatch.setattr(search_index, "RANK_WINDOW", 5)
     idx = SearchIndex()
@@ -287,7 +288,7 @@ def test_open_rebuilds_empty_corrupt_or_old_schema(tmp_path: Path) -> None:
 
 def test_bulk_load_path(tmp_path: Path) -> None:
     """More than one batch: bulk mode (no fsync, no merging, optimize at the end)."""
-    from bot import search_index
+    import fts5_index as search_index
 
     papers = [make(f"2601.{i:05d}", title=f"Topic {i % 7}", upvotes=i % 13) for i in range(12000)]
     idx = SearchIndex(tmp_path / "bulk.sqlite")

@@ -14,13 +14,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.slack import SlackPlatform, SlackRuntime, start_slack
-from adapters.slack.commands import INVITE_HINT
-from bot.channel import ChannelKey
-from bot.config import Config
-from bot.errors import UserError
-from bot.paper import papers_from_hf_day
-from bot.replies import Reply
+from paperpost.adapters.slack import SlackPlatform, SlackRuntime, start_slack
+from paperpost.adapters.slack.slash_commands import INVITE_HINT
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.replies import Reply
+from paperpost.bot.config import Config
+from paperpost.bot.errors import UserError
+from paperpost.bot.papers.model import papers_from_hf_day
 from tests.fakes.hf_server import load_day
 from tests.fakes.slack_api import (
     APP_TOKEN,

@@ -12,12 +12,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.slack import SlackRuntime, start_slack
-from adapters.slack.platform import EVENT_TYPE
-from bot.app import Paperpost
-from bot.config import Config
-from bot.outbox import Outcome
-from bot.snapshot import BundledSnapshot
+from paperpost.adapters.slack import SlackRuntime, start_slack
+from paperpost.adapters.slack.delivery import EVENT_TYPE
+from paperpost.bot.app import Paperpost
+from paperpost.bot.config import Config
+from paperpost.bot.delivery.outbox import Outcome
+from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.conftest import Sleeps
 from tests.fakes.slack_api import (
     BOT_TOKEN,

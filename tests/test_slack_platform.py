@@ -7,13 +7,13 @@ from datetime import date
 
 import pytest
 
-from adapters.slack.client import build_client
-from adapters.slack.platform import EVENT_TYPE, SlackPlatform
-from adapters.slack.render import render_digest
-from bot.channel import ChannelKey
-from bot.digest import Digest, DigestEntry
-from bot.errors import DeliveryError
-from bot.paper import papers_from_hf_day
+from paperpost.adapters.slack.client import build_client
+from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
+from paperpost.adapters.slack.render import render_digest
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.delivery.digest import Digest, DigestEntry
+from paperpost.bot.errors import DeliveryError
+from paperpost.bot.papers.model import papers_from_hf_day
 from tests.conftest import Sleeps
 from tests.fakes.hf_server import load_day
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, Fault, block_kit_problems

@@ -8,8 +8,8 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.slack.escape import escape, escape_clip, safe_url
-from adapters.slack.render import (
+from paperpost.adapters.slack.escape import escape, escape_clip, safe_url
+from paperpost.adapters.slack.render import (
     SHARE_ACTION,
     SlackMessage,
     render_announcement,
@@ -17,10 +17,10 @@ from adapters.slack.render import (
     render_reply,
     render_shared,
 )
-from bot.channel import ChannelKey
-from bot.digest import Digest, DigestEntry
-from bot.paper import Paper, papers_from_hf_day
-from bot.replies import Reply
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.replies import Reply
+from paperpost.bot.delivery.digest import Digest, DigestEntry
+from paperpost.bot.papers.model import Paper, papers_from_hf_day
 from tests.fakes.hf_server import load_day
 from tests.fakes.slack_api import block_kit_problems
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import StoreError
-from bot.library import PaperLibrary
-from bot.paper import Paper
-from bot.store import Store
+from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.store import Store
+from paperpost.bot.errors import StoreError
+from paperpost.bot.papers.model import Paper
 
 
 def paper(pid: str, day: date, upvotes: int = 1) -> Paper:
@@ -81,9 +81,9 @@ KILLER = textwrap.dedent(
     """
     import os, sys
     from datetime import date
-    from bot.library import PaperLibrary
-    from bot.paper import Paper
-    from bot.store import Store
+    from paperpost.bot.catalog.library import PaperLibrary
+    from paperpost.bot.papers.model import Paper
+    from paperpost.bot.catalog.store import Store
     library = PaperLibrary(Store(sys.argv[1]))
     day = date(2026, 8, 21)
     papers = [Paper(f"2608.{i:05d}", f"T{i}", "A", ("X",), (day,), upvotes=i) for i in range(300)]

@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from bot.errors import SourceError, StoreError
-from bot.hf_source import HuggingFaceSource
-from bot.paper import Paper
-from bot.sync import SyncReport, days_in_range, sync_days
+from paperpost.bot.errors import SourceError, StoreError
+from paperpost.bot.papers.huggingface import HuggingFaceSource
+from paperpost.bot.papers.model import Paper
+from paperpost.bot.papers.sync import SyncReport, days_in_range, sync_days
 from tests.fakes.hf_server import OLDER_SCHEMA_DIR, FakeHFServer, Fault, as_day, load_day
 
 pytest_plugins = ("tests.fakes.hf_server",)

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tests.test_search_index as fts5_tests
-from bot.errors import QueryError
-from bot.paper import Paper, papers_from_hf_day
-from bot.query import normalize_tokens, parse_query
-from bot.query_match import matches, paper_text
-from bot.tantivy_index import SCHEMA_VERSION, VERSION_FILE, TantivyIndex, compile_query
+from paperpost.bot.catalog.index import SCHEMA_VERSION, VERSION_FILE, TantivyIndex, compile_query
+from paperpost.bot.catalog.query import normalize_tokens, parse_query
+from paperpost.bot.catalog.query_match import matches, paper_text
+from paperpost.bot.errors import QueryError
+from paperpost.bot.papers.model import Paper, papers_from_hf_day
 from tests.test_search_index import AGREEMENT_QUERIES, REAL, ids, make
 
 DATA = Path(__file__).parent / "data" / "hf_daily_papers"
@@ -84,7 +84,7 @@ def test_the_rebound_suite_runs_on_tantivy() -> None:
     assert fts5_tests.test_bulk_load_path.__globals__["SearchIndex"] is not TantivyIndex
 
 
-# -- equivalence with bot.query_match.matches on every recorded paper ---------------------------
+# -- equivalence with bot.catalog.query_match.matches on every recorded paper ---------------------------
 
 
 def load_all_recorded() -> list[Paper]:

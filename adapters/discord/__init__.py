@@ -5,10 +5,10 @@ open_discord_platform(config) -> DiscordPlatform  REST only (paperpost digest)
 invite_url(application_id) / fetch_application_id(token, api_url)
 """
 
-from adapters.discord.client import DiscordRuntime, open_discord_platform, start_discord
-from adapters.discord.invite import BOT_PERMISSIONS, fetch_application_id, invite_url
-from adapters.discord.platform import DiscordPlatform
-from adapters.discord.render import render_digest, render_reply
+from paperpost.adapters.discord.client import DiscordRuntime, open_discord_platform, start_discord
+from paperpost.adapters.discord.delivery import DiscordPlatform
+from paperpost.adapters.discord.invite import BOT_PERMISSIONS, fetch_application_id, invite_url
+from paperpost.adapters.discord.render import render_digest, render_reply
 
 __all__ = [
     "BOT_PERMISSIONS",

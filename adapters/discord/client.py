@@ -17,10 +17,10 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from adapters.discord.commands import Core, PaperCommands
-from adapters.discord.platform import DiscordPlatform
-from bot.config import Config
-from bot.platform import Platform
+from paperpost.adapters.discord.command_tree import Core, PaperCommands
+from paperpost.adapters.discord.delivery import DiscordPlatform
+from paperpost.bot.config import Config
+from paperpost.bot.ports import Platform
 
 log = logging.getLogger(__name__)
 

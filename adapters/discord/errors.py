@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import discord
 
-from bot.errors import DeliveryError
+from paperpost.bot.errors import DeliveryError
 
 # Retrying these is useless until a person fixes the channel or the bot's role.
 PERMANENT_CODES = {

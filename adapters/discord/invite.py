@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import aiohttp
 import discord
 
-from bot.errors import UserError
+from paperpost.bot.errors import UserError
 
 # What posting digests and threads needs, nothing more (no admin, no @everyone).
 BOT_PERMISSIONS = discord.Permissions(

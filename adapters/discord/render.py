@@ -16,10 +16,10 @@ from urllib.parse import quote
 
 import discord
 
-from bot.digest import Digest, DigestEntry
-from bot.paper import Paper
-from bot.plain_text import authors_line
-from bot.replies import Reply
+from paperpost.bot.channels.plain_text import authors_line
+from paperpost.bot.channels.replies import Reply
+from paperpost.bot.delivery.digest import Digest, DigestEntry
+from paperpost.bot.papers.model import Paper
 
 # Discord's documented limits (characters).
 CONTENT_MAX = 2_000

@@ -3,16 +3,16 @@
 render.py    Digest/Reply → Block Kit messages within Slack's limits (pure)
 cards.py     one paper as mrkdwn;  escape.py  mrkdwn escaping, safe links
 client.py    AsyncWebClient with retries; Slack errors → DeliveryError
-platform.py  SlackPlatform: exactly-once digest posting (bot.platform.Platform)
+platform.py  SlackPlatform: exactly-once digest posting (bot.ports.Platform)
 commands.py  Bolt listeners: /papers and "Share in channel"
 server.py    HTTP mode on aiohttp;  runtime.py  start_slack / slack_platform
 """
 
-from adapters.slack.client import build_client
-from adapters.slack.platform import SlackPlatform
-from adapters.slack.render import SlackMessage, render_digest, render_reply
-from adapters.slack.runtime import SlackRuntime, slack_platform, start_slack
-from adapters.slack.server import EVENTS_PATH, add_slack_routes, build_web_app, serve
+from paperpost.adapters.slack.client import build_client
+from paperpost.adapters.slack.delivery import SlackPlatform
+from paperpost.adapters.slack.render import SlackMessage, render_digest, render_reply
+from paperpost.adapters.slack.runtime import SlackRuntime, slack_platform, start_slack
+from paperpost.adapters.slack.server import EVENTS_PATH, add_slack_routes, build_web_app, serve
 
 __all__ = [
     "EVENTS_PATH",

@@ -6,9 +6,9 @@ under a section's 3,000 characters whatever the paper holds.
 
 from __future__ import annotations
 
-from adapters.slack.escape import escape_clip, link
-from bot.paper import Paper
-from bot.plain_text import MAX_AUTHORS_SHOWN
+from paperpost.adapters.slack.escape import escape_clip, link
+from paperpost.bot.channels.plain_text import MAX_AUTHORS_SHOWN
+from paperpost.bot.papers.model import Paper
 
 SECTION_LIMIT = 2_900  # Slack allows 3,000; keep a margin for how it counts characters
 TITLE_LIMIT = 300

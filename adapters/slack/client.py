@@ -31,7 +31,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import DeliveryError
+from paperpost.bot.errors import DeliveryError
 
 Sleep = Callable[[float], Awaitable[None]]
 PERMANENT_ERRORS = frozenset(

@@ -24,17 +24,17 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from adapters.slack.cards import (
+from paperpost.adapters.slack.cards import (
     SECTION_LIMIT,
     compact_line,
     one_line,
     paper_card,
     why_text,
 )
-from adapters.slack.escape import escape, escape_clip
-from bot.digest import Digest, DigestEntry
-from bot.paper import Paper
-from bot.replies import Reply
+from paperpost.adapters.slack.escape import escape, escape_clip
+from paperpost.bot.channels.replies import Reply
+from paperpost.bot.delivery.digest import Digest, DigestEntry
+from paperpost.bot.papers.model import Paper
 
 MAX_BLOCKS = 50
 # Slack refuses a message whose blocks hold more than about 12,000 characters of

@@ -23,13 +23,13 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
-from adapters.slack.commands import Core, SlashCommands
-from adapters.slack.pacer import PostPacer
-from adapters.slack.platform import SlackPlatform
-from adapters.slack.server import EVENTS_PATH, MAX_BODY, add_slack_routes, serve
-from bot.config import Config
-from bot.errors import UserError
+from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
+from paperpost.adapters.slack.delivery import SlackPlatform
+from paperpost.adapters.slack.pacer import PostPacer
+from paperpost.adapters.slack.server import EVENTS_PATH, MAX_BODY, add_slack_routes, serve
+from paperpost.adapters.slack.slash_commands import Core, SlashCommands
+from paperpost.bot.config import Config
+from paperpost.bot.errors import UserError
 
 log = logging.getLogger(__name__)
 

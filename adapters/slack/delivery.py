@@ -1,0 +1,167 @@
+"""Digest delivery to Slack: the ``bot.ports.Platform`` port.
+
+Exactly once: every digest message carries Slack message metadata
+``{"event_type": "paperpost_digest", "event_payload": {"marker", "part", "parts"}}``.
+A resumed delivery first lists the parts already in the channel
+(``conversations.history``, and ``conversations.replies`` for threaded parts,
+which history does not show) and posts only the others. A post that fails
+with a 5xx or a dropped connection may have gone through, so the same look-up
+runs before the post is tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from paperpost.adapters.slack.client import CALL_ERRORS, DEFAULT_MAX_WAIT, Sleep, delivery_error
+from paperpost.adapters.slack.pacer import PostPacer
+from paperpost.adapters.slack.render import SlackMessage, render_digest
+from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.errors import DeliveryError
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "paperpost_digest"
+HISTORY_PAGE = 200
+HISTORY_PAGES = 5  # 1,000 recent messages: a digest being resumed is among them
+RECOVERIES = 2  # look-up-then-repost rounds after an ambiguous failure, per call
+RECOVERY_WAIT = 2.0
+RATE_LIMIT_TRIES = 4  # a 429'd post is re-paced and tried again this many times in all
+
+
+def digest_metadata(digest: Digest, part: int, parts: int) -> dict[str, Any]:
+    return {
+        "event_type": EVENT_TYPE,
+        "event_payload": {"marker": digest.marker, "part": part, "parts": parts},
+    }
+
+
+def _part_of(message: dict[str, Any], marker: str) -> int | None:
+    meta = message.get("metadata") or {}
+    payload = meta.get("event_payload") or {}
+    if meta.get("event_type") == EVENT_TYPE and payload.get("marker") == marker:
+        part = payload.get("part")
+        return part if isinstance(part, int) else None
+    return None
+
+
+class SlackPlatform:
+    """Posts digests with one bot token (one workspace)."""
+
+    name = "slack"
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        pacer: PostPacer | None = None,
+        max_wait: float = DEFAULT_MAX_WAIT,
+    ) -> None:
+        self.client = client
+        self._sleep = sleep
+        self.pacer = pacer or PostPacer(sleep=sleep)
+        self._max_wait = max_wait
+
+    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+        parts = render_digest(digest)
+        channel = digest.channel.channel
+        posted = await self._posted_parts(channel, digest, parts) if resume else {}
+        for attempt in range(RECOVERIES + 1):
+            try:
+                await self._post_missing(channel, digest, parts, posted)
+                return
+            except DeliveryError as exc:
+                ambiguous = not exc.permanent and exc.retry_after is None
+                if not ambiguous or attempt == RECOVERIES:
+                    raise
+                log.warning("%s; checking the channel before posting again", exc)
+                await self._sleep(RECOVERY_WAIT * (attempt + 1))
+                posted = await self._posted_parts(channel, digest, parts)
+
+    async def _post_missing(
+        self, channel: str, digest: Digest, parts: list[SlackMessage], posted: dict[int, str]
+    ) -> None:
+        for i, message in enumerate(parts):
+            if i in posted:
+                continue
+            thread_ts = None
+            if message.thread_parent is not None:
+                thread_ts = posted[message.thread_parent]  # parents come first, so it is known
+            what = f"part {i + 1}/{len(parts)} of {digest.marker}"
+            for tries in range(1, RATE_LIMIT_TRIES + 1):
+                await self.pacer.wait(channel)
+                try:
+                    response = await self.client.chat_postMessage(
+                        channel=channel,
+                        text=message.text,
+                        blocks=list(message.blocks),
+                        thread_ts=thread_ts,
+                        metadata=digest_metadata(digest, i, len(parts)),
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+                    break
+                except CALL_ERRORS as exc:
+                    error = delivery_error(exc, what=what)
+                    # A 429 posted nothing: wait as told and take a new slot.
+                    wait = error.retry_after
+                    if wait is None or wait > self._max_wait or tries == RATE_LIMIT_TRIES:
+                        raise error from exc
+                    await self._sleep(wait)
+            posted[i] = response["ts"]
+
+    async def _posted_parts(
+        self, channel: str, digest: Digest, parts: list[SlackMessage]
+    ) -> dict[int, str]:
+        """Part index → ts of this digest's messages already in the channel."""
+        found: dict[int, str] = {}
+        try:
+            cursor = None
+            for _ in range(HISTORY_PAGES):
+                page = await self.client.conversations_history(
+                    channel=channel, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
+                )
+                for message in page.get("messages") or []:
+                    part = _part_of(message, digest.marker)
+                    if part is not None:
+                        found.setdefault(part, message["ts"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor or all(
+                    i in found for i, m in enumerate(parts) if m.thread_parent is None
+                ):
+                    break
+            await self._find_replies(channel, digest, parts, found)
+        except CALL_ERRORS as exc:
+            raise delivery_error(exc, what=f"reading the history of {channel}") from exc
+        return found
+
+    async def _find_replies(
+        self, channel: str, digest: Digest, parts: list[SlackMessage], found: dict[int, str]
+    ) -> None:
+        parents = {
+            m.thread_parent
+            for i, m in enumerate(parts)
+            if m.thread_parent is not None and i not in found and m.thread_parent in found
+        }
+        for parent in sorted(parents):
+            cursor = None
+            while True:
+                page = await self.client.conversations_replies(
+                    channel=channel,
+                    ts=found[parent],
+                    limit=HISTORY_PAGE,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
+                for message in page.get("messages") or []:
+                    part = _part_of(message, digest.marker)
+                    if part is not None:
+                        found.setdefault(part, message["ts"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break

@@ -1,0 +1,145 @@
+"""The ``/papers`` slash command and the "Share in channel" button, as Bolt
+listeners. Acknowledge first (Slack gives 3 s), work after: the answer goes to
+the command's ``response_url``, ephemerally; a change to the channel (a new
+subscription, a setting) is also announced in the channel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from typing import Any, Protocol
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from paperpost.adapters.slack.client import CALL_ERRORS, slack_error_code
+from paperpost.adapters.slack.render import (
+    SHARE_ACTION,
+    SlackMessage,
+    render_announcement,
+    render_reply,
+    render_shared,
+)
+from paperpost.bot.channels.grammar import parse_command
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.replies import Reply
+from paperpost.bot.errors import CommandError
+from paperpost.bot.ports import Platform
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/papers"
+INVITE_HINT = "Invite me with /invite @Paperpost so the digest can be posted here."
+NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
+# Re-running these on "Share" changes nothing; the core marks only search-like replies shareable.
+READ_ONLY = frozenset({"search", "show", "top", "preview", "why", "list", "settings", "help"})
+
+
+class Core(Protocol):
+    """What the adapter needs from ``bot.app.Paperpost``."""
+
+    def register_platform(self, platform: Platform) -> None: ...
+
+    async def handle(self, channel: ChannelKey, text: str, *, user: str | None = None) -> Reply: ...
+
+
+def _command_name(text: str) -> str | None:
+    try:
+        return parse_command(text).name
+    except CommandError:
+        return None
+
+
+def _with_hint(reply: Reply) -> Reply:
+    return dataclasses.replace(reply, text=f"{reply.text}\n{INVITE_HINT}")
+
+
+async def bot_is_member(client: AsyncWebClient, channel_id: str) -> bool | None:
+    """Whether the bot can post in the channel; ``None`` when Slack would not say."""
+    try:
+        info = await client.conversations_info(channel=channel_id)
+    except CALL_ERRORS as exc:
+        if slack_error_code(exc) in NOT_A_MEMBER:
+            return False
+        log.warning("conversations.info %s failed: %r", channel_id, exc)
+        return None
+    channel = info.get("channel") or {}
+    return channel.get("is_member") if isinstance(channel.get("is_member"), bool) else None
+
+
+async def _send(respond: Any, message: SlackMessage, **options: Any) -> None:
+    await respond(text=message.text, blocks=list(message.blocks), **options)
+
+
+class SlashCommands:
+    """Turns Slack payloads into core calls and core replies into Slack messages."""
+
+    def __init__(self, core: Core, client: AsyncWebClient) -> None:
+        self.core = core
+        self.client = client
+
+    def register(self, app: AsyncApp, *, command: str = COMMAND) -> None:
+        app.command(command)(self.on_command)
+        app.action(SHARE_ACTION)(self.on_share)
+
+    async def on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()  # first, always: Slack shows an error after 3 s without it
+        try:
+            await self._answer(command, respond)
+        except Exception:  # the user must hear back even when Slack calls fail
+            incident = uuid.uuid4().hex[:8]
+            log.exception("/papers failed (incident %s)", incident)
+            sorry = Reply(f"Sorry, something went wrong (incident {incident}).", is_error=True)
+            await _send(respond, render_reply(sorry), response_type="ephemeral")
+
+    async def _answer(self, command: dict[str, Any], respond: Any) -> None:
+        text = command.get("text") or ""
+        channel_id, user = command["channel_id"], command.get("user_id")
+        channel = ChannelKey("slack", command["team_id"], channel_id)
+        reply = await self.core.handle(channel, text, user=user)
+        hint = False
+        if not reply.is_error and _command_name(text) == "subscribe":
+            hint = await bot_is_member(self.client, channel_id) is False
+        if reply.announcement:
+            posted = await self._announce(channel_id, user, reply.announcement, respond)
+            hint = hint or not posted
+        if hint:
+            reply = _with_hint(reply)
+        await _send(respond, render_reply(reply, share_value=text), response_type="ephemeral")
+
+    async def _announce(self, channel_id: str, user: str | None, text: str, respond: Any) -> bool:
+        """Post the announcement; ``False`` when the bot is not in the channel,
+        in which case the command's own response_url says it publicly instead."""
+        message = render_announcement(user, text)
+        try:
+            await self.client.chat_postMessage(
+                channel=channel_id, text=message.text, blocks=list(message.blocks)
+            )
+            return True
+        except CALL_ERRORS as exc:
+            if slack_error_code(exc) not in NOT_A_MEMBER:
+                # The command itself succeeded: say so, and leave the failure to the log.
+                log.warning("announcement in %s failed: %r", channel_id, exc)
+                return True
+        await _send(respond, message, response_type="in_channel", replace_original=False)
+        return False
+
+    async def on_share(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        try:
+            value = body["actions"][0].get("value") or ""
+            user = body["user"]["id"]
+            team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
+            channel = ChannelKey("slack", team, body["channel"]["id"])
+            if _command_name(value) not in READ_ONLY:
+                return  # a forged or stale button; re-running it could change things
+            reply = await self.core.handle(channel, value, user=user)
+            if reply.is_error:
+                await _send(respond, render_reply(reply), replace_original=False)
+                return
+            shared = render_shared(reply, user_id=user, command=f"{COMMAND} {value}")
+            await _send(respond, shared, response_type="in_channel", replace_original=False)
+        except Exception:
+            log.exception("sharing a /papers result failed")

@@ -1,0 +1,103 @@
+"""The command grammar shared by every platform: ``/papers <command> [args]``.
+
+Adapters only translate (a Slack slash-command's text, Discord's typed
+options, a console line) into a ``Command``; the core executes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paperpost.bot.channels.settings import SETTING_NAMES
+from paperpost.bot.errors import CommandError
+
+MAX_COMMAND_LENGTH = 2_000
+COMMAND_NAMES = (
+    "help", "search", "show", "top", "subscribe", "unsubscribe", "list", "settings", "set",
+    "pause", "resume", "preview", "why",
+)  # fmt: skip
+ALIASES = {
+    "find": "search",
+    "sub": "subscribe",
+    "unsub": "unsubscribe",
+    "subs": "list",
+    "?": "help",
+}
+NEEDS_ARGUMENT = {
+    "search": "search what? e.g. /papers search diffusion video",
+    "show": "show which paper? give an arXiv id or URL, e.g. /papers show 2608.19880",
+    "subscribe": "subscribe to what? e.g. /papers subscribe agents OR robots",
+    "unsubscribe": "unsubscribe from what? give the number from /papers list, the query, or all",
+    "why": "why which paper? give an arXiv id, e.g. /papers why 2608.19880",
+}
+USAGE = """\
+/papers search QUERY        search every paper seen (try: agents "tool use" upvotes:>=10)
+/papers show ID|URL         one paper by arXiv id or URL
+/papers top [week|month]    the most upvoted papers of the latest day, week or month
+/papers subscribe QUERY     add a saved search to this channel's daily digest
+/papers unsubscribe N|QUERY|all
+/papers list                this channel's saved searches
+/papers preview [QUERY]     what the digest would have carried lately (with QUERY added)
+/papers why ID              which saved search brought a paper here
+/papers settings            this channel's settings
+/papers set time HH:MM | tz ZONE | top N | days mon-fri|daily|mon,wed,fri
+            | threads on|off | min-upvotes N
+/papers pause | resume      stop or restart the daily digest
+Query syntax: words, "phrase", OR, -exclude, prefix*, author:, org:, title:,
+upvotes:>=N, since:YYYY-MM-DD, before:YYYY-MM-DD, or an arXiv id/URL."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str  # one of COMMAND_NAMES
+    arg: str = ""  # the rest of the line: a query, an id, "week", "all", a setting's value
+    setting: str | None = None  # for "set": one of SETTING_NAMES
+
+
+def parse_command(line: str) -> Command:
+    """Parse one command line, with or without the leading ``/papers``."""
+    if len(line) > MAX_COMMAND_LENGTH:
+        raise CommandError(
+            f"that command is {len(line):,} characters long; keep it under "
+            f"{MAX_COMMAND_LENGTH:,} (queries need only a few words)"
+        )
+    text = " ".join(line.split())
+    if text.lower().startswith("/papers"):
+        text = text[len("/papers") :].strip()
+    if not text:
+        return Command("help")
+    word, _, rest = text.partition(" ")
+    name = ALIASES.get(word.lower(), word.lower())
+    rest = rest.strip()
+    if name not in COMMAND_NAMES:
+        raise CommandError(
+            f"unknown command '{_clip(word)}'. Commands: {', '.join(COMMAND_NAMES)}; "
+            "try /papers help"
+        )
+    if name in NEEDS_ARGUMENT and not rest:
+        raise CommandError(NEEDS_ARGUMENT[name])
+    if name == "set":
+        setting, _, value = rest.partition(" ")
+        setting = setting.lower()
+        if setting not in SETTING_NAMES and setting not in ("timezone", "min_upvotes"):
+            raise CommandError(
+                f"set what? use one of: {', '.join(SETTING_NAMES)}, e.g. /papers set time 08:30"
+            )
+        if not value.strip():
+            raise CommandError(
+                f"set {setting} to what? e.g. /papers set {setting} {_EXAMPLE[setting]}"
+            )
+        return Command("set", value.strip(), setting)
+    if name == "top" and rest.lower() not in ("", "day", "week", "month"):
+        raise CommandError("top takes week or month, e.g. /papers top week")
+    return Command(name, rest)
+
+
+_EXAMPLE = {
+    "time": "08:30", "tz": "Europe/Berlin", "timezone": "Europe/Berlin", "top": "5",
+    "days": "mon-fri", "threads": "on", "min-upvotes": "10", "min_upvotes": "10",
+}  # fmt: skip
+
+
+def _clip(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"

@@ -1,0 +1,253 @@
+"""What each command does. Synchronous and quick (store and index reads), so
+the core runs them off the event loop; replies are neutral ``Reply`` values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.query import parse_query
+from paperpost.bot.channels.grammar import USAGE, Command
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.plain_text import shorten
+from paperpost.bot.channels.registry import ChannelRegistry
+from paperpost.bot.channels.replies import Reply
+from paperpost.bot.channels.settings import (
+    MAX_SUBSCRIPTION_LENGTH,
+    MAX_SUBSCRIPTIONS,
+    ChannelSettings,
+    apply_setting,
+)
+from paperpost.bot.delivery.digest import DayMatcher, build_digest
+from paperpost.bot.delivery.ledger import Ledger
+from paperpost.bot.errors import CommandError
+
+SEARCH_RESULTS = 5
+PREVIEW_DAYS = 5
+
+SettingsListener = Callable[[ChannelKey, ChannelSettings], None]
+
+
+class CommandHandlers:
+    def __init__(
+        self,
+        *,
+        library: PaperLibrary,
+        channels: ChannelRegistry,
+        ledger: Ledger,
+        clock: Callable[[], datetime],
+        on_settings_changed: SettingsListener,
+        next_post: Callable[[ChannelKey, ChannelSettings], datetime | None],
+    ) -> None:
+        self._library = library
+        self._channels = channels
+        self._ledger = ledger
+        self._clock = clock
+        self._changed = on_settings_changed
+        self._next_post = next_post
+
+    def run(self, channel: ChannelKey, command: Command) -> Reply:
+        handler = getattr(self, "do_" + command.name)
+        return handler(channel, command)
+
+    def _save(self, channel: ChannelKey, settings: ChannelSettings) -> None:
+        self._channels.save(channel, settings)
+        self._changed(channel, settings)
+
+    # -- reading -------------------------------------------------------------
+    def do_help(self, channel: ChannelKey, command: Command) -> Reply:
+        return Reply(text=USAGE)
+
+    def do_search(self, channel: ChannelKey, command: Command) -> Reply:
+        query = parse_query(command.arg)
+        papers = tuple(self._library.search(query, limit=SEARCH_RESULTS))
+        if not papers:
+            return Reply(
+                text=f"No papers match “{shorten(str(query), 120)}”. "
+                "Try fewer words, OR between alternatives, or a prefix like robot*."
+            )
+        return Reply(
+            text=f"Top {len(papers)} for “{shorten(str(query), 120)}”",
+            papers=papers,
+            shareable=True,
+        )
+
+    def do_show(self, channel: ChannelKey, command: Command) -> Reply:
+        query = parse_query(command.arg)
+        papers = self._library.search(query, limit=1) if query.paper_id else []
+        if not papers:
+            raise CommandError(
+                f"no paper '{shorten(command.arg, 60)}' is stored: give an arXiv id like "
+                "2608.19880 or a paper URL, or search with /papers search"
+            )
+        return Reply(text="", papers=(papers[0],), shareable=True)
+
+    def do_top(self, channel: ChannelKey, command: Command) -> Reply:
+        latest = self._library.latest_day()
+        if latest is None:
+            return Reply(text="No papers stored yet; the first daily sync will bring them.")
+        span = {"week": 7, "month": 30}.get(command.arg.lower(), 1)
+        days = [d for d in self._library.days() if latest - d < timedelta(days=span)]
+        papers = tuple(self._library.top(days, limit=self._channels.get(channel).top_n))
+        label = {1: f"{latest:%a %d %b %Y}", 7: "the last week", 30: "the last month"}[span]
+        return Reply(text=f"Most upvoted papers of {label}", papers=papers, shareable=True)
+
+    def do_list(self, channel: ChannelKey, command: Command) -> Reply:
+        subs = self._channels.get(channel).subscriptions
+        if not subs:
+            return Reply(
+                text="No saved searches: this channel gets the day's overall top papers. "
+                "Add one with /papers subscribe QUERY."
+            )
+        lines = [f"{i}. {q}" for i, q in enumerate(subs, 1)]
+        return Reply(text="Saved searches for this channel:\n" + "\n".join(lines))
+
+    def do_settings(self, channel: ChannelKey, command: Command) -> Reply:
+        s = self._channels.get(channel)
+        next_post = self._next_post(channel, s)
+        state = "paused" if s.paused else "active"
+        if s.paused_reason:
+            state += f" ({s.paused_reason})"
+        lines = [
+            f"Digest: {state}",
+            f"Time: {s.post_time:%H:%M} {s.timezone}, days {s.days_text()}",
+            f"Papers per digest: {s.top_n}, minimum upvotes: {s.min_upvotes}",
+            f"Threads: {'on' if s.threads else 'off'}",
+            f"Saved searches: {len(s.subscriptions)} (see /papers list)",
+        ]
+        if next_post and not s.paused:
+            lines.append(f"Next digest: {next_post:%a %d %b %H:%M %Z}")
+        return Reply(text="\n".join(lines))
+
+    def do_why(self, channel: ChannelKey, command: Command) -> Reply:
+        query = parse_query(command.arg)
+        paper_id = query.paper_id
+        if paper_id is None:
+            raise CommandError("why takes an arXiv id or paper URL, e.g. /papers why 2608.19880")
+        found = self._ledger.why(channel, paper_id)
+        if found is None:
+            return Reply(text=f"{paper_id} was never posted in this channel's digest.")
+        day, matched = found
+        reason = (
+            "it matched " + ", ".join(f"“{q}”" for q in matched)
+            if matched
+            else "it was among the day's top papers (no saved searches then)"
+        )
+        return Reply(text=f"{paper_id} was in the digest of {day:%a %d %b %Y} because {reason}.")
+
+    def do_preview(self, channel: ChannelKey, command: Command) -> Reply:
+        settings = self._channels.get(channel)
+        subs = list(settings.subscriptions)
+        if command.arg:
+            subs.append(str(parse_query(command.arg)))
+        days = self._library.days()[-PREVIEW_DAYS:][::-1]
+        if not days:
+            return Reply(text="No papers stored yet, so there is nothing to preview.")
+        lines, newest = [], None
+        for day in days:
+            matcher = DayMatcher(self._library.papers_on(day))
+            digest = build_digest(
+                channel, day, matcher, subscriptions=subs, posted=(),
+                min_upvotes=settings.min_upvotes, top_n=10_000,
+            )  # fmt: skip
+            shown = min(len(digest.entries), settings.top_n)
+            lines.append(f"{day:%a %d %b}: {len(digest.entries)} matching, {shown} would be posted")
+            newest = newest or digest
+        what = "this channel's digest" + (
+            f" with “{shorten(subs[-1], 80)}” added" if command.arg else ""
+        )
+        assert newest is not None
+        return Reply(
+            text=f"Preview of {what} over the last {len(days)} featured days:\n"
+            + "\n".join(lines)
+            + f"\nIt would have carried on {newest.day:%a %d %b}:",
+            papers=newest.papers[: settings.top_n],
+            shareable=True,
+        )
+
+    # -- changing ------------------------------------------------------------
+    def do_subscribe(self, channel: ChannelKey, command: Command) -> Reply:
+        if len(command.arg) > MAX_SUBSCRIPTION_LENGTH:
+            raise CommandError(
+                f"a saved search can be at most {MAX_SUBSCRIPTION_LENGTH} characters; "
+                "shorten it or split it into two subscriptions"
+            )
+        query = str(parse_query(command.arg))
+        settings = self._channels.get(channel)
+        if query in settings.subscriptions:
+            return Reply(text=f"This channel is already subscribed to “{query}”.")
+        if len(settings.subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise CommandError(
+                f"this channel has {MAX_SUBSCRIPTIONS} saved searches, the most it can have: "
+                "remove one with /papers unsubscribe N, or combine two with OR"
+            )
+        self._save(channel, replace(settings, subscriptions=(*settings.subscriptions, query)))
+        recent = self._recent_volume(query)
+        return Reply(
+            text=f"Subscribed to “{query}”. {recent} Digest at {settings.post_time:%H:%M} "
+            f"{settings.timezone} ({settings.days_text()}).",
+            announcement=f"subscribed this channel to “{query}”",
+        )
+
+    def _recent_volume(self, query: str) -> str:
+        days = self._library.days()[-PREVIEW_DAYS:]
+        parsed = parse_query(query)
+        total = 0
+        for day in days:
+            matcher = DayMatcher(self._library.papers_on(day))
+            total += len(matcher.ids_matching(str(parsed)))
+        return f"It matched {total} paper(s) over the last {len(days)} featured days."
+
+    def do_unsubscribe(self, channel: ChannelKey, command: Command) -> Reply:
+        settings = self._channels.get(channel)
+        subs = list(settings.subscriptions)
+        arg = command.arg.strip()
+        if arg.lower() == "all":
+            removed = subs
+        elif arg.isdigit() and 1 <= int(arg) <= len(subs):
+            removed = [subs[int(arg) - 1]]
+        else:
+            wanted = arg if arg.isdigit() else str(parse_query(arg))
+            if wanted not in subs:
+                raise CommandError(
+                    f"this channel has no saved search '{shorten(arg, 60)}': "
+                    "see the numbers with /papers list"
+                )
+            removed = [wanted]
+        if not removed:
+            return Reply(text="This channel has no saved searches.")
+        remaining = tuple(q for q in subs if q not in removed)
+        self._save(channel, replace(settings, subscriptions=remaining))
+        what = "all saved searches" if len(removed) > 1 else f"“{removed[0]}”"
+        return Reply(text=f"Removed {what}.", announcement=f"unsubscribed this channel from {what}")
+
+    def do_set(self, channel: ChannelKey, command: Command) -> Reply:
+        assert command.setting is not None
+        settings = apply_setting(self._channels.get(channel), command.setting, command.arg)
+        self._save(channel, settings)
+        described = {
+            "time": f"the digest time to {settings.post_time:%H:%M} ({settings.timezone})",
+            "tz": f"the time zone to {settings.timezone}",
+            "timezone": f"the time zone to {settings.timezone}",
+            "top": f"the digest size to {settings.top_n} papers",
+            "days": f"the digest days to {settings.days_text()}",
+            "threads": f"threads {'on' if settings.threads else 'off'}",
+        }.get(command.setting, f"the minimum upvotes to {settings.min_upvotes}")
+        return Reply(text=f"Set {described}.", announcement=f"set {described}")
+
+    def do_pause(self, channel: ChannelKey, command: Command) -> Reply:
+        settings = self._channels.get(channel)
+        if settings.paused:
+            return Reply(text="The digest is already paused. /papers resume restarts it.")
+        self._save(channel, replace(settings, paused=True, paused_reason=None))
+        return Reply(text="Paused the daily digest.", announcement="paused the daily digest")
+
+    def do_resume(self, channel: ChannelKey, command: Command) -> Reply:
+        settings = self._channels.get(channel)
+        if not settings.paused:
+            return Reply(text="The digest is not paused.")
+        self._save(channel, replace(settings, paused=False, paused_reason=None))
+        return Reply(text="Resumed the daily digest.", announcement="resumed the daily digest")
+

@@ -1,0 +1,54 @@
+"""Plain-text rendering of papers, for the terminal and the console adapter."""
+
+from __future__ import annotations
+
+import textwrap
+
+from paperpost.bot.papers.model import Paper
+
+MAX_AUTHORS_SHOWN = 3
+
+
+def authors_line(paper: Paper, *, most: int = MAX_AUTHORS_SHOWN) -> str:
+    shown = ", ".join(paper.authors[:most])
+    return shown + (" et al." if len(paper.authors) > most else "")
+
+
+def shorten(text: str, width: int) -> str:
+    """Cut at a word boundary, marking the cut with an ellipsis."""
+    return textwrap.shorten(text, width=width, placeholder=" …") if len(text) > width else text
+
+
+def paper_line(rank: int, paper: Paper) -> str:
+    org = f" · {paper.organization}" if paper.organization else ""
+    return (
+        f"{rank:>2}. {paper.title}  [▲{paper.upvotes}]\n"
+        f"    {authors_line(paper)}{org}\n"
+        f"    {paper.hf_url}"
+    )
+
+
+def paper_list(papers: list[Paper], *, start: int = 1) -> str:
+    return "\n".join(paper_line(i, p) for i, p in enumerate(papers, start))
+
+
+def paper_detail(paper: Paper) -> str:
+    links = [f"arXiv {paper.arxiv_url}", f"PDF {paper.pdf_url}", f"HF {paper.hf_url}"]
+    if paper.github_repo:
+        stars = f" (★{paper.github_stars})" if paper.github_stars is not None else ""
+        links.append(f"code {paper.github_repo}{stars}")
+    if paper.project_page:
+        links.append(f"project {paper.project_page}")
+    days = ", ".join(d.isoformat() for d in paper.featured_days)
+    lines = [
+        paper.title,
+        f"{authors_line(paper, most=8)}"
+        + (f" · {paper.organization}" if paper.organization else ""),
+        f"▲{paper.upvotes} upvotes · {paper.num_comments} comments · featured {days}",
+        *links,
+        "",
+        textwrap.fill(paper.summary, width=88),
+    ]
+    if paper.ai_keywords:
+        lines.append("keywords: " + ", ".join(paper.ai_keywords))
+    return "\n".join(lines)

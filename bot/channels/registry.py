@@ -1,0 +1,71 @@
+"""The channel registry: every channel's settings and saved searches, in the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from paperpost.bot.catalog.store import Store
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.settings import ChannelSettings
+from paperpost.bot.errors import UserError
+
+BULK_READ_THRESHOLD = 64
+
+
+class ChannelRegistry:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._table = store.table("channels")
+
+    def get(self, key: ChannelKey) -> ChannelSettings:
+        """A channel's settings; the defaults for a channel never configured."""
+        raw = self._table.get(str(key))
+        return ChannelSettings.from_json(raw) if raw else ChannelSettings()
+
+    def settings_of(self, keys: list[ChannelKey]) -> dict[ChannelKey, ChannelSettings]:
+        """Many channels' settings; one table scan when that beats one read each."""
+        if len(keys) < BULK_READ_THRESHOLD:
+            return {key: self.get(key) for key in keys}
+        wanted = {str(k): k for k in keys}
+        found = {
+            wanted[k]: ChannelSettings.from_json(raw)
+            for k, raw in self._store.scan("channels")
+            if k in wanted
+        }
+        return {key: found.get(key) or ChannelSettings() for key in keys}
+
+    def exists(self, key: ChannelKey) -> bool:
+        return str(key) in self._table
+
+    def save(self, key: ChannelKey, settings: ChannelSettings) -> None:
+        self._table[str(key)] = settings.to_json()
+        self._store.commit("channels")
+
+    def all(self) -> list[tuple[ChannelKey, ChannelSettings]]:
+        return sorted(
+            (ChannelKey.parse(key), ChannelSettings.from_json(raw))
+            for key, raw in self._store.scan("channels")
+        )
+
+    # -- export / import, as JSON that round-trips -----------------------------
+    def export(self) -> dict[str, Any]:
+        return {"version": 1, "channels": {str(k): s.to_json() for k, s in self.all()}}
+
+    def import_(self, data: Any) -> list[ChannelKey]:
+        """Add or replace the channels in ``data`` (an ``export()`` document)."""
+        if not isinstance(data, dict) or not isinstance(data.get("channels"), dict):
+            raise UserError('not a Paperpost channels export: expected {"channels": {...}}')
+        parsed: list[tuple[ChannelKey, ChannelSettings]] = []
+        for key, raw in data["channels"].items():
+            try:
+                parsed.append((ChannelKey.parse(key), ChannelSettings.from_json(raw)))
+            except (UserError, TypeError, ValueError, AttributeError) as exc:
+                raise UserError(f"channel {key!r} in the import is invalid: {exc}") from None
+        self.save_many(parsed)
+        return [key for key, _ in parsed]
+
+    def save_many(self, channels: Iterable[tuple[ChannelKey, ChannelSettings]]) -> None:
+        for key, settings in channels:
+            self._table[str(key)] = settings.to_json()
+        self._store.commit("channels")

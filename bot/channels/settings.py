@@ -1,0 +1,168 @@
+"""A channel's settings and saved searches, with their defaults and limits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import time
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from paperpost.bot.errors import CommandError
+
+MAX_TOP_N = 20
+MAX_SUBSCRIPTIONS = 25
+MAX_SUBSCRIPTION_LENGTH = 200
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_PRESETS = {"mon-fri": (0, 1, 2, 3, 4), "weekdays": (0, 1, 2, 3, 4), "daily": tuple(range(7))}
+SETTING_NAMES = ("time", "tz", "top", "days", "threads", "min-upvotes")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    post_time: time = time(9, 0)
+    timezone: str = "UTC"
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0, as date.weekday()
+    top_n: int = 5
+    min_upvotes: int = 0
+    threads: bool = False
+    paused: bool = False
+    paused_reason: str | None = None  # set when Paperpost paused it (a permanent error)
+    subscriptions: tuple[str, ...] = ()  # canonical saved queries
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def days_text(self) -> str:
+        for name, days in DAY_PRESETS.items():
+            if self.days == days:
+                return name
+        return ",".join(WEEKDAYS[d] for d in self.days)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "post_time": self.post_time.strftime("%H:%M"),
+            "timezone": self.timezone,
+            "days": list(self.days),
+            "top_n": self.top_n,
+            "min_upvotes": self.min_upvotes,
+            "threads": self.threads,
+            "paused": self.paused,
+            "paused_reason": self.paused_reason,
+            "subscriptions": list(self.subscriptions),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChannelSettings:
+        return cls(
+            post_time=parse_time(data.get("post_time", "09:00")),
+            timezone=parse_timezone(data.get("timezone", "UTC")),
+            days=tuple(int(d) for d in data.get("days", (0, 1, 2, 3, 4))),
+            top_n=int(data.get("top_n", 5)),
+            min_upvotes=int(data.get("min_upvotes", 0)),
+            threads=bool(data.get("threads", False)),
+            paused=bool(data.get("paused", False)),
+            paused_reason=data.get("paused_reason"),
+            subscriptions=tuple(str(s) for s in data.get("subscriptions", ())),
+        )
+
+
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+
+
+def parse_time(text: str) -> time:
+    match = _TIME.match(text.strip())
+    if match:
+        hour, minute = int(match[1]), int(match[2] or 0)
+        if match[3]:
+            if not 1 <= hour <= 12:
+                hour = 99
+            hour = hour % 12 + (12 if match[3].lower() == "pm" else 0)
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    raise CommandError(f"'{text}' is not a time: use 24-hour HH:MM, e.g. set time 08:30")
+
+
+@cache
+def _zones_by_lower_name() -> dict[str, str]:
+    # available_timezones() walks the zone database on every call: read it once.
+    return {zone.lower(): zone for zone in available_timezones()}
+
+
+@cache
+def parse_timezone(text: str) -> str:
+    name = text.strip()
+    if name.upper() in ("UTC", "GMT", "Z"):
+        return "UTC"
+    zone = _zones_by_lower_name().get(name.lower())
+    if zone is not None:
+        try:
+            ZoneInfo(zone)
+            return zone
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise CommandError(
+        f"'{text}' is not a time zone I know: use an IANA name such as Europe/Berlin, "
+        "America/New_York or Asia/Tokyo"
+    )
+
+
+def parse_days(text: str) -> tuple[int, ...]:
+    value = text.strip().lower().replace(" ", "")
+    if value in DAY_PRESETS:
+        return DAY_PRESETS[value]
+    days: set[int] = set()
+    for part in filter(None, value.split(",")):
+        ends = part.split("-")
+        if len(ends) > 2 or any(e[:3] not in WEEKDAYS for e in ends):
+            raise CommandError(
+                f"'{text}' is not a set of days: use mon-fri, daily, or a list like mon,wed,fri"
+            )
+        first, last = WEEKDAYS.index(ends[0][:3]), WEEKDAYS.index(ends[-1][:3])
+        wraps = first > last  # fri-mon runs over the weekend
+        days.update((*range(first, 7), *range(last + 1)) if wraps else range(first, last + 1))
+    if not days:
+        raise CommandError("name at least one day: mon-fri, daily, or a list like mon,wed,fri")
+    return tuple(sorted(days))
+
+
+def parse_top_n(text: str) -> int:
+    if text.strip().isdigit() and 1 <= int(text) <= MAX_TOP_N:
+        return int(text)
+    raise CommandError(f"'{text}' is not a number of papers: use 1 to {MAX_TOP_N}")
+
+
+def parse_min_upvotes(text: str) -> int:
+    if text.strip().isdigit() and int(text) <= 100_000:
+        return int(text)
+    raise CommandError(f"'{text}' is not a number of upvotes: use a whole number, 0 or more")
+
+
+def parse_on_off(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1"):
+        return True
+    if value in ("off", "no", "false", "0"):
+        return False
+    raise CommandError(f"'{text}' is not on or off: use set threads on, or set threads off")
+
+
+def apply_setting(settings: ChannelSettings, name: str, value: str) -> ChannelSettings:
+    """A copy of ``settings`` with one setting changed; CommandError on a bad value."""
+    if name == "time":
+        return replace(settings, post_time=parse_time(value))
+    if name in ("tz", "timezone"):
+        return replace(settings, timezone=parse_timezone(value))
+    if name == "top":
+        return replace(settings, top_n=parse_top_n(value))
+    if name == "days":
+        return replace(settings, days=parse_days(value))
+    if name == "threads":
+        return replace(settings, threads=parse_on_off(value))
+    if name in ("min-upvotes", "min_upvotes", "minupvotes"):
+        return replace(settings, min_upvotes=parse_min_upvotes(value))
+    raise CommandError(
+        f"there is no setting '{name}': use one of {', '.join(SETTING_NAMES)} (e.g. set time 08:30)"
+    )
