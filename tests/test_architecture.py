@@ -62,9 +62,7 @@ def test_the_installed_packages_never_import_the_fts5_engine() -> None:
 
 
 def test_core_modules_stay_small() -> None:
-    sizes = {
-        str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in python_files(BOT)
-    }
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in python_files(BOT)}
     assert {p: n for p, n in sizes.items() if n > MAX_CORE_MODULE_LINES} == {}
 
 

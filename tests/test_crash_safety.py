@@ -30,11 +30,13 @@ def _load_crash_kill():  # type: ignore[no-untyped-def]
     return module
 
 
+from tests.scale import rounds  # noqa: E402
+
 crash_kill = _load_crash_kill()
 
 
 def test_killed_digest_runs_post_every_part_exactly_once():
-    kills = int(os.environ.get("PAPERPOST_CRASH_KILLS", "8"))
+    kills = int(os.environ.get("PAPERPOST_CRASH_KILLS", rounds(small=4, full=20)))
     seed = int(os.environ.get("PAPERPOST_CRASH_SEED", "7"))
     lines: list[str] = []
     report = crash_kill.run_crash_kill(channels=40, kills=kills, seed=seed, say=lines.append)

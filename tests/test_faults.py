@@ -41,6 +41,9 @@ MISSING_DAY = date(2026, 8, 24)  # a Monday nobody has stored
 GUARD = 30.0  # seconds before a deadlock is reported as one
 
 
+REFRESH_LOGGER = "paperpost.bot.papers.refresh"
+
+
 async def until(predicate, *, what: str) -> None:  # type: ignore[no-untyped-def]
     """Yield to the loop until ``predicate()`` holds (a deadlock guard, not a timing test)."""
 
@@ -110,7 +113,10 @@ async def test_search_is_answered_from_the_index_while_a_delivery_waits_on_hf(
     assert events[-1] == "delivery finished"
     assert len(hf.requests_for(day)) == 2  # max_attempts, then it gave up
     assert result.outcome is expected
-    assert any(r.levelno == logging.ERROR and r.name == "paperpost.bot.papers.refresh" for r in caplog.records)
+    assert any(
+        r.levelno == logging.ERROR and r.name == "paperpost.bot.papers.refresh"
+        for r in caplog.records
+    )
     if expected is Outcome.SENT:  # posted with the upvotes already stored
         (digest,) = platform.posted
         assert digest.entries
@@ -351,7 +357,9 @@ async def test_hf_down_all_day_tells_the_operator_and_posts_nothing_until_it_ret
                     results = await core.post_digests(day=MISSING_DAY)
                 assert {r.outcome for r in results} == {Outcome.WAITING}
                 errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-                assert [r.name for r in errors] == ["paperpost.bot.papers.refresh"]  # once, not per channel
+                assert [r.name for r in errors] == [
+                    "paperpost.bot.papers.refresh"
+                ]  # once, not per channel
                 assert getattr(errors[0], "day", None) == MISSING_DAY.isoformat()
                 assert "503" in getattr(errors[0], "error", "")
             assert posted == []

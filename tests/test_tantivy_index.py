@@ -84,7 +84,7 @@ def test_the_rebound_suite_runs_on_tantivy() -> None:
     assert fts5_tests.test_bulk_load_path.__globals__["SearchIndex"] is not TantivyIndex
 
 
-# -- equivalence with bot.catalog.query_match.matches on every recorded paper ---------------------------
+# -- equivalence with query_match.matches on every recorded paper ---------------------------
 
 
 def load_all_recorded() -> list[Paper]:

@@ -413,7 +413,9 @@ class FakeDiscord:
         if kind in (4, 5):
             message = self._message(0, data)
             message["interaction_metadata"] = {
-                "id": str(interaction_id), "type": 2, "user": self._users[token],
+                "id": str(interaction_id),
+                "type": 2,
+                "user": self._users[token],
                 "authorizing_integration_owners": {},
             }
             self._originals[token] = message
