@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from crash_kill import FakeSlackThread  # noqa: E402
 
+import paperpost.bot.app as app_module  # noqa: E402
 from paperpost.adapters.slack import slack_platform  # noqa: E402
 from paperpost.adapters.slack.delivery import EVENT_TYPE  # noqa: E402
 from paperpost.bot.app import Paperpost  # noqa: E402
@@ -137,7 +138,7 @@ def run_scenario(
             first_request.append(time.monotonic())
         return limits(method, params)
 
-    saved = bot.app.DELIVERY_CONCURRENCY
+    saved = app_module.DELIVERY_CONCURRENCY
     with FakeSlackThread(limiter=limiter) as fake:
         fake.api.on_post = lambda _p: accepted_at.append(time.monotonic())
         config = Config(
@@ -159,10 +160,10 @@ def run_scenario(
 
         try:
             if concurrency is not None:
-                bot.app.DELIVERY_CONCURRENCY = concurrency
+                app_module.DELIVERY_CONCURRENCY = concurrency
             deliveries, elapsed = asyncio.run(deliver())
         finally:
-            bot.app.DELIVERY_CONCURRENCY = saved
+            app_module.DELIVERY_CONCURRENCY = saved
         posts = [p for p in fake.posts() if p.metadata and p.metadata["event_type"] == EVENT_TYPE]
     copies = Counter(
         (p.metadata["event_payload"]["marker"], p.metadata["event_payload"]["part"])
@@ -215,7 +216,7 @@ def main() -> int:
         f"{args.workspace_rate:g} msg/s per workspace (burst {args.workspace_burst:g}), "
         f"1 msg/s per channel (burst {args.channel_burst:g}); "
         f"binding rate {limits().binding_rate(args.channels):g} msg/s; "
-        f"DELIVERY_CONCURRENCY {bot.app.DELIVERY_CONCURRENCY}"
+        f"DELIVERY_CONCURRENCY {app_module.DELIVERY_CONCURRENCY}"
     )
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="paperpost-delivery-") as tmp:

@@ -229,7 +229,7 @@ def run_naive(b: Bench, sample: list[int]) -> dict[str, object]:
 
     times = time_queries(naive, [b.parsed[i] for i in sample])
     print(
-        f"naive linear scan (pure-Python bot.catalog.query_match.matches over {len(records)} pre-normalised"
+        f"naive linear scan (pure-Python query_match.matches over {len(records)} pre-normalised"
         f" records, loaded in {load_s:.1f} s), {len(sample)} queries:\n  {fmt(times)}"
     )
     return {"times": times}

@@ -250,4 +250,3 @@ class CommandHandlers:
             return Reply(text="The digest is not paused.")
         self._save(channel, replace(settings, paused=False, paused_reason=None))
         return Reply(text="Resumed the daily digest.", announcement="resumed the daily digest")
-
