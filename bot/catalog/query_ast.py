@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Union
 
+from paperpost.bot.papers.model import MAX_COUNT
+
 FIELDS: tuple[str, ...] = ("author", "org", "title", "upvotes", "since", "before")
 TEXT_FIELDS: tuple[str, ...] = ("author", "org", "title")
-MAX_UPVOTES = 10**9
+MAX_UPVOTES = MAX_COUNT  # stored upvotes are clamped to it, so no filter needs more
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
 _COMPARE = {
