@@ -16,10 +16,12 @@ to be consistent.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -37,6 +39,19 @@ log = logging.getLogger(__name__)
 # Set by the index writer once the index matched the store (rebuild or check); cleared
 # when an index update fails. Absent in stores from before it existed: checked once.
 _INDEX_CONSISTENT = "index_consistent"
+_HANDOVER_ROUNDS = 5
+# Libraries still open: at interpreter exit each hands the pending days over (a CLI
+# process may end without closing its library).
+_OPEN: weakref.WeakSet[PaperLibrary] = weakref.WeakSet()
+
+
+@atexit.register
+def _hand_over_at_exit() -> None:
+    for library in list(_OPEN):
+        try:
+            library.hand_over()
+        except Exception:  # the store may be gone already; the next writer indexes them
+            log.debug("index hand-over at exit failed", exc_info=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +84,7 @@ class IndexReport:
 
 class PaperLibrary:
     def __init__(self, store: Store) -> None:
+        self._closed = False
         self._store = store
         self._papers = store.table("papers")
         self._days = store.table("days")
@@ -85,6 +101,7 @@ class PaperLibrary:
                 log.info("search index not ready in another process; using a private copy")
                 reader = SearchIndex.open(":memory:", self.iter_papers)
             self.index = reader
+        _OPEN.add(self)
 
     # -- the index writer's role --------------------------------------------------
     @property
@@ -102,13 +119,12 @@ class PaperLibrary:
         return index
 
     def _take_writer_role(self) -> bool:
-        if self._writer_lock.held:
-            return True
         if not self._writer_lock.try_acquire():
             return False
-        # The previous writer is gone: this process writes the index from now on. The old
-        # reader is left to searches still using it (closing it would fail them).
-        self.index = self._open_for_writing()
+        if not (self.index.writable and self.index.path != ":memory:"):
+            # The previous writer is gone: this process writes the index from now on. The
+            # old reader is left to searches still using it (closing it would fail them).
+            self.index = self._open_for_writing()
         return True
 
     def index_pending(self) -> int:
@@ -233,14 +249,31 @@ class PaperLibrary:
                 seen[paper.id] = paper
         return sorted(seen.values(), key=lambda p: (-p.upvotes, p.id))[:limit]
 
-    def close(self) -> None:
-        """Index what is pending (when this process writes the index), then let another
-        process take the writer's role."""
+    def hand_over(self) -> None:
+        """Stop writing the index, leaving nothing pending behind unseen.
+
+        Index what is pending, release the lock, then look again: a day marked by a
+        process that could not get the lock meanwhile is indexed here after all (taking
+        the lock back), or else by whoever holds the lock now, who does the same when
+        it stops. So the last writer to stop always sees every mark made before.
+        """
         with self._guard:
-            if self._writer_lock.held:
-                try:
+            for _ in range(_HANDOVER_ROUNDS):
+                if self._writer_lock.held:
                     self.index_pending()
-                except Exception:  # closing must go on; the next writer indexes them
-                    log.exception("could not index pending days at close")
-            self.index.close()
+                self._writer_lock.release()
+                if not self._unindexed.count() or not self._take_writer_role():
+                    return
+
+    def close(self) -> None:
+        with self._guard:
+            if self._closed:
+                return
+            self._closed = True
+            _OPEN.discard(self)
+            try:
+                self.hand_over()
+            except Exception:  # closing must go on; the next writer indexes them
+                log.exception("could not index the pending days at close")
             self._writer_lock.release()
+            self.index.close()
