@@ -107,6 +107,7 @@ def document_columns(paper: Paper) -> tuple[str, str, str, str, str]:
         _join_items(org_items),
     )
 
+
 SCHEMA_VERSION = "1"
 RANK_WINDOW = 300  # M: how many matches (best by upvotes) bm25 scores for a broad query
 UPVOTE_WEIGHT = 0.25

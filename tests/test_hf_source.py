@@ -318,9 +318,7 @@ async def test_an_object_instead_of_a_list_is_a_format_error(hf_server, source):
         await source.fetch_day(DAY)
 
 
-async def test_a_bad_item_is_skipped_and_logged_the_rest_of_the_day_kept(
-    hf_server, source, caplog
-):
+async def test_a_bad_item_is_skipped_and_logged_the_rest_of_the_day_kept(hf_server, source, caplog):
     items = load_day(DAY)
     bad_id = items[10]["paper"].pop("id")
     hf_server.set_day(DAY, items)

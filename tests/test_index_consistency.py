@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -38,9 +40,16 @@ def weekdays(n: int) -> list[date]:
 
 
 def fake_days(n: int) -> dict[str, list[dict[str, Any]]]:
-    """``n`` weekdays of real papers (each real day re-dated, reused round-robin)."""
+    """``n`` weekdays of real records (real days re-dated, round-robin), each paper with
+    an id of its own so that every day adds new papers."""
     real = list(load_days().values())
-    return {d.isoformat(): as_day(real[i % len(real)], d) for i, d in enumerate(weekdays(n))}
+    days = {}
+    for i, day in enumerate(weekdays(n)):
+        items = as_day(real[i % len(real)], day)
+        for j, item in enumerate(items):
+            item["paper"]["id"] = f"{day:%y%m}.{i * 100 + j:05d}"
+        days[day.isoformat()] = items
+    return days
 
 
 def stored_ids(data: Path) -> set[str]:
@@ -78,9 +87,9 @@ def papers_of(day: str, as_of: date) -> list[Paper]:
 
 # -- the race the issue reproduced ----------------------------------------------------------
 def test_concurrent_syncs_and_a_search_loop_leave_every_paper_indexed_once(tmp_path: Path) -> None:
-    days = fake_days(30)
+    days = fake_days(40)
     first, last = min(days), max(days)
-    middle = weekdays(30)[10].isoformat()
+    middle = weekdays(40)[10].isoformat()
     with FakeHFServer(days) as hf, ThreadPoolExecutor(max_workers=3) as pool:
         env = {"HF_ENDPOINT": hf.url}
         for n in range(rounds(small=1, full=4)):
@@ -202,3 +211,37 @@ def test_a_store_not_known_consistent_is_checked_and_repaired_at_open(
     with Store(tmp_path / "data") as store:
         PaperLibrary(store).close()
     assert_consistent(tmp_path / "data")
+
+
+HOLDER = """
+import sys
+from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.store import Store
+library = PaperLibrary(Store(sys.argv[1]))
+print("writer" if library.is_index_writer else "reader", flush=True)
+sys.stdin.readline()
+# exits without closing, as a CLI command does
+"""
+
+
+def test_a_process_exiting_without_close_indexes_what_others_marked(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    day = weekdays(1)[0]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(data)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "writer"
+        with FakeHFServer({day.isoformat(): as_day(load_day("2026-04-16"), day)}) as hf:
+            synced = paperpost(
+                "sync", "--date", day.isoformat(), data=data, env={"HF_ENDPOINT": hf.url}
+            )
+        assert synced.returncode == 0, synced.stderr
+        assert index_counts(data) == {}  # marked, not indexed: the writer is busy elsewhere
+    finally:
+        holder.communicate("exit\n", timeout=60)
+    assert holder.returncode == 0
+    assert_consistent(data)
