@@ -87,9 +87,10 @@ def papers_of(day: str, as_of: date) -> list[Paper]:
 
 # -- the race the issue reproduced ----------------------------------------------------------
 def test_concurrent_syncs_and_a_search_loop_leave_every_paper_indexed_once(tmp_path: Path) -> None:
-    days = fake_days(40)
+    n = rounds(small=16, full=40)  # weekdays synced
+    days = fake_days(n)
     first, last = min(days), max(days)
-    middle = weekdays(40)[10].isoformat()
+    middle = weekdays(n)[n // 4].isoformat()
     with FakeHFServer(days) as hf, ThreadPoolExecutor(max_workers=3) as pool:
         env = {"HF_ENDPOINT": hf.url}
         for n in range(rounds(small=1, full=4)):
