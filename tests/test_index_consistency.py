@@ -158,6 +158,10 @@ def test_a_reader_sees_the_writers_new_day_without_reopening(
         assert [p.id for p in reader.search("2608.19880")] == ["2608.19880"]
         reader.add_day(date(2026, 7, 15), papers_of("2026-07-15", date(2026, 7, 15)))
         assert reader.search("since:2026-07-15 before:2026-07-16") == []  # not indexed by it
+        report = reader.check_index()  # a reader reports, only the writer repairs
+        assert not report.writer and not report.repaired and report.pending_days == 1
+        assert report.ok  # the two unindexed papers are waiting, not lost
+        assert "another process writes the index" in str(report)
         assert library.index_pending() == 2
         assert len(reader.search("since:2026-07-15 before:2026-07-16")) == 2
         reader.close()

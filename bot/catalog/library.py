@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from paperpost.bot import metrics
-from paperpost.bot.catalog.index import TantivyIndex as SearchIndex
+from paperpost.bot.catalog.index import TantivyIndex
 from paperpost.bot.catalog.index_lock import LOCK_FILENAME, WriterLock
 from paperpost.bot.catalog.query import Query, parse_query
 from paperpost.bot.catalog.store import Store
@@ -96,10 +96,10 @@ class PaperLibrary:
             self.index = self._open_for_writing()
             self.index_pending()
         else:
-            reader = SearchIndex.open_reader(store.index_path)
+            reader = TantivyIndex.open_reader(store.index_path)
             if reader is None:  # the writer is (re)building it: search a private copy
                 log.info("search index not ready in another process; using a private copy")
-                reader = SearchIndex.open(":memory:", self.iter_papers)
+                reader = TantivyIndex.open(":memory:", self.iter_papers)
             self.index = reader
         _OPEN.add(self)
 
@@ -108,8 +108,8 @@ class PaperLibrary:
     def is_index_writer(self) -> bool:
         return self._writer_lock.held
 
-    def _open_for_writing(self) -> SearchIndex:
-        index = SearchIndex.open(self._store.index_path, self.iter_papers)
+    def _open_for_writing(self) -> TantivyIndex:
+        index = TantivyIndex.open(self._store.index_path, self.iter_papers)
         if index.created:  # just rebuilt from the store
             self._set_consistent(True)
         elif not self._meta.get(_INDEX_CONSISTENT, False):
@@ -155,9 +155,12 @@ class PaperLibrary:
         missing papers, deletes extra documents and collapses duplicates."""
         with self._guard:
             writer = repair and self._take_writer_role()
+            if writer:
+                self.index_pending()
+            pending = self._unindexed.pending()  # waiting for the writer: not a fault
             stored = self._stored_ids()
             counts = self.index.doc_counts()
-            missing = stored - counts.keys()
+            missing = stored - counts.keys() - {pid for e in pending for pid in e.paper_ids}
             extra = counts.keys() - stored
             duplicated = {pid for pid, n in counts.items() if n > 1 and pid in stored}
             repaired = False
@@ -173,7 +176,7 @@ class PaperLibrary:
                 missing=len(missing),
                 extra=len(extra),
                 duplicated=len(duplicated),
-                pending_days=self._unindexed.count(),
+                pending_days=len(pending),
                 writer=writer,
                 repaired=repaired,
             )
