@@ -250,3 +250,51 @@ def test_a_process_exiting_without_close_indexes_what_others_marked(tmp_path: Pa
         holder.communicate("exit\n", timeout=60)
     assert holder.returncode == 0
     assert_consistent(data)
+
+
+def test_a_failed_index_update_keeps_the_day_marked_and_is_retried(
+    tmp_path: Path, library: PaperLibrary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(papers: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(library.index, "upsert", broken)
+    library.add_day(date(2026, 7, 15), papers_of("2026-07-15", date(2026, 7, 15)))
+    assert library.has_day(date(2026, 7, 15)) and library.index.doc_counts() == {}
+    assert library.index_pending() == 0  # still failing: the mark stays
+    monkeypatch.undo()
+    assert library.index_pending() == 2
+    assert_consistent(tmp_path / "data")
+
+
+KILLED_WRITER = """
+import os, sys
+from datetime import date
+from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.store import Store
+from paperpost.bot.papers.model import Paper
+library = PaperLibrary(Store(sys.argv[1]))
+for n in range(1, 1000):
+    day = date(2026, 1, 1) + __import__("datetime").timedelta(days=n)
+    papers = [Paper(f"{day:%y%m}.{n * 100 + i:05d}", "T", "A", ("X",), (day,)) for i in range(40)]
+    library.add_day(day, papers)
+    if n == 1:
+        print("ready", flush=True)
+"""
+
+
+def test_a_writer_killed_mid_day_leaves_nothing_unindexed_after_the_next_open(
+    tmp_path: Path,
+) -> None:
+    for n in range(rounds(small=3, full=20)):
+        data = tmp_path / f"kill{n}"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WRITER, str(data)], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        subprocess.run(["sleep", f"{0.05 + 0.07 * n}"], check=True)
+        proc.kill()
+        proc.wait()
+        with Store(data) as store:
+            PaperLibrary(store).close()  # the next process to open it
+        assert_consistent(data)
