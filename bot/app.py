@@ -327,9 +327,6 @@ class Paperpost:
         latest = self.library.latest_day()
         return Health(self.library.paper_count(), latest, self.scheduler.job_count())
 
-    def papers_on(self, day: date) -> list[Paper]:
-        return self.library.papers_on(day)
-
     def search(self, query: str, *, limit: int) -> list[Paper]:
         return self.library.search(query, limit=limit)
 

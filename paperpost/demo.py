@@ -14,7 +14,6 @@ from pathlib import Path
 from paperpost.adapters.console import ConsolePlatform, render_reply
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import CONSOLE_CHANNEL
-from paperpost.bot.channels.plain_text import paper_list
 from paperpost.bot.config import Config
 from paperpost.bot.papers.snapshot import BundledSnapshot
 
@@ -40,7 +39,7 @@ async def _demo(data_dir: Path) -> None:
             f"snapshot ({days[0]} to {days[-1]}), no network, no tokens.\n"
         )
         print(f"== Top papers of {latest:%A %d %B %Y} ==")
-        print(paper_list(core.papers_on(latest)[:5]))
+        print(render_reply(await core.handle(CONSOLE_CHANNEL, "/papers top", user="you")))
         for line in SCRIPT:
             print(f"\n> {line}")
             print(render_reply(await core.handle(CONSOLE_CHANNEL, line, user="you")))

@@ -79,6 +79,22 @@ async def test_echoed_user_text_never_looks_like_a_ref(core: Paperpost, line: st
     assert not APOLOGY_REF.search(reply.text), reply.text
 
 
+async def slack_answer(core: Any, text: str) -> str:
+    """What ``/papers text`` answers at the response_url (its fallback text)."""
+    sent: list[dict[str, Any]] = []
+
+    async def ack() -> None:
+        return None
+
+    async def respond(**kwargs: Any) -> None:
+        sent.append(kwargs)
+
+    payload = {"text": text, "channel_id": SLACK_CHANNEL, "user_id": SLACK_USER,
+               "team_id": SLACK_TEAM}  # fmt: skip
+    await SlashCommands(core, FakeSlackClient()).on_command(ack, payload, respond)  # type: ignore[arg-type]
+    return str(sent[-1]["text"])
+
+
 @pytest.fixture
 def crashing_search(monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(self: CommandHandlers, channel: ChannelKey, command: Command) -> Reply:
@@ -97,18 +113,7 @@ async def test_a_crash_is_one_apology_on_every_path(
     assert reply.is_error and reply.command == "search"
     texts.append(console.render_reply(reply))
     # Slack's slash command, through the real core.
-    sent: list[dict[str, Any]] = []
-
-    async def ack() -> None:
-        return None
-
-    async def respond(**kwargs: Any) -> None:
-        sent.append(kwargs)
-
-    payload = {"text": "search agents", "channel_id": SLACK_CHANNEL, "user_id": SLACK_USER,
-               "team_id": SLACK_TEAM}  # fmt: skip
-    await SlashCommands(core, FakeSlackClient()).on_command(ack, payload, respond)  # type: ignore[arg-type]
-    texts.append(sent[-1]["text"])
+    texts.append(await slack_answer(core, "search agents"))
     # Discord's typed command, through the real core.
     interaction = FakeInteraction()
     await PaperCommands(core).papers.get_command("search").callback(interaction, "agents")  # type: ignore[union-attr]
@@ -139,20 +144,9 @@ class BrokenCore:
 async def test_adapters_apologise_with_the_sink_when_the_core_itself_raises(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    sent: list[dict[str, Any]] = []
-
-    async def ack() -> None:
-        return None
-
-    async def respond(**kwargs: Any) -> None:
-        sent.append(kwargs)
-
-    payload = {"text": "list", "channel_id": SLACK_CHANNEL, "user_id": SLACK_USER,
-               "team_id": SLACK_TEAM}  # fmt: skip
-    await SlashCommands(BrokenCore(), FakeSlackClient()).on_command(ack, payload, respond)  # type: ignore[arg-type]
     interaction = FakeInteraction()
     await PaperCommands(BrokenCore()).papers.get_command("list").callback(interaction)  # type: ignore[union-attr]
-    texts = [sent[-1]["text"], interaction.sent[-1]["content"]]
+    texts = [await slack_answer(BrokenCore(), "list"), interaction.sent[-1]["content"]]
     assert all(APOLOGY_REF.search(t) for t in texts), texts
     assert len({wording(t) for t in texts}) == 1
     assert len(sink_records(caplog)) == 2
