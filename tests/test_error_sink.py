@@ -79,19 +79,20 @@ async def test_echoed_user_text_never_looks_like_a_ref(core: Paperpost, line: st
     assert not APOLOGY_REF.search(reply.text), reply.text
 
 
+async def no_ack() -> None:
+    return None
+
+
 async def slack_answer(core: Any, text: str) -> str:
     """What ``/papers text`` answers at the response_url (its fallback text)."""
     sent: list[dict[str, Any]] = []
-
-    async def ack() -> None:
-        return None
 
     async def respond(**kwargs: Any) -> None:
         sent.append(kwargs)
 
     payload = {"text": text, "channel_id": SLACK_CHANNEL, "user_id": SLACK_USER,
                "team_id": SLACK_TEAM}  # fmt: skip
-    await SlashCommands(core, FakeSlackClient()).on_command(ack, payload, respond)  # type: ignore[arg-type]
+    await SlashCommands(core, FakeSlackClient()).on_command(no_ack, payload, respond)  # type: ignore[arg-type]
     return str(sent[-1]["text"])
 
 
@@ -146,10 +147,22 @@ async def test_adapters_apologise_with_the_sink_when_the_core_itself_raises(
 ) -> None:
     interaction = FakeInteraction()
     await PaperCommands(BrokenCore()).papers.get_command("list").callback(interaction)  # type: ignore[union-attr]
-    texts = [await slack_answer(BrokenCore(), "list"), interaction.sent[-1]["content"]]
+    shared: list[dict[str, Any]] = []
+
+    async def respond(**kwargs: Any) -> None:
+        shared.append(kwargs)
+
+    body = {"actions": [{"value": "search agents"}], "user": {"id": SLACK_USER},
+            "team": {"id": SLACK_TEAM}, "channel": {"id": SLACK_CHANNEL}}  # fmt: skip
+    await SlashCommands(BrokenCore(), FakeSlackClient()).on_share(no_ack, body, respond)  # type: ignore[arg-type]
+    texts = [
+        await slack_answer(BrokenCore(), "list"),
+        shared[-1]["text"],
+        interaction.sent[-1]["content"],
+    ]
     assert all(APOLOGY_REF.search(t) for t in texts), texts
     assert len({wording(t) for t in texts}) == 1
-    assert len(sink_records(caplog)) == 2
+    assert len(sink_records(caplog)) == 3
 
 
 def test_renderers_keep_the_ref_intact() -> None:

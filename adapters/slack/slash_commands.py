@@ -6,6 +6,7 @@ subscription, a setting) is also announced in the channel.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from typing import Any
@@ -125,5 +126,7 @@ class SlashCommands:
                 return
             shared = render_shared(reply, user_id=user, command=f"{COMMAND} {value}")
             await _send(respond, shared, response_type="in_channel", replace_original=False)
-        except Exception as exc:  # logged with a ref; the ephemeral result is still there
-            apology(exc, platform="slack", action="share")
+        except Exception as exc:  # the user hears back; if Slack itself failed, the log has it
+            sorry = apology(exc, platform="slack", action="share")
+            with contextlib.suppress(*CALL_ERRORS):
+                await _send(respond, render_reply(sorry), replace_original=False)
