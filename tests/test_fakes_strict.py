@@ -212,7 +212,9 @@ async def test_slack_refuses_a_thread_ts_that_is_not_a_message_of_the_channel(
     api: FakeSlackAPI,
 ) -> None:
     parent = await slack_call(api, "chat.postMessage", channel="C1", text="parent")
-    reply = await slack_call(api, "chat.postMessage", channel="C1", text="r", thread_ts=parent["ts"])
+    reply = await slack_call(
+        api, "chat.postMessage", channel="C1", text="r", thread_ts=parent["ts"]
+    )
     assert reply["ok"]
     for channel, ts in [("C1", "1.000001"), ("C2", parent["ts"]), ("C1", reply["ts"])]:
         answer = await slack_call(api, "chat.postMessage", channel=channel, text="r", thread_ts=ts)
@@ -232,9 +234,7 @@ async def test_slack_not_in_channel_until_joined(api: FakeSlackAPI) -> None:
     assert (await slack_call(api, "conversations.history", channel="C2"))["ok"]
 
 
-@pytest.mark.parametrize(
-    "channel,scope", [("C1", "channels:history"), ("G1", "groups:history")]
-)
+@pytest.mark.parametrize("channel,scope", [("C1", "channels:history"), ("G1", "groups:history")])
 async def test_slack_history_reads_need_their_scope(
     api: FakeSlackAPI, channel: str, scope: str
 ) -> None:

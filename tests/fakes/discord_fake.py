@@ -137,7 +137,9 @@ def _field_problems(payload: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     nonce = payload.get("nonce")
     if isinstance(nonce, str) and len(nonce) > NONCE_MAX:
-        errors["nonce"] = _field_error("NONCE_TYPE_TOO_LONG", "Must be 25 or fewer characters long.")
+        errors["nonce"] = _field_error(
+            "NONCE_TYPE_TOO_LONG", "Must be 25 or fewer characters long."
+        )
     bad_url = _field_error("URL_TYPE_INVALID_URL", "Not a well formed URL.")
     required = _field_error("BASE_TYPE_REQUIRED", "This field is required")
     for i, embed in enumerate(payload.get("embeds") or []):
