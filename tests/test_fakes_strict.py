@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import aiohttp
 import pytest
 
+from paperpost.adapters.slack.client import build_client
+from paperpost.adapters.slack.delivery import SlackPlatform
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.delivery.digest import Digest, DigestEntry
+from paperpost.bot.errors import DeliveryError
+from paperpost.bot.papers.model import papers_from_hf_day
+from tests.conftest import no_sleep
 from tests.fakes.discord_fake import CHANNEL_ID, FakeDiscord
+from tests.fakes.hf_server import load_day
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
 # -- Discord ------------------------------------------------------------------------------
@@ -247,3 +256,32 @@ async def test_slack_history_reads_need_their_scope(
         assert (answer["ok"], answer["error"], answer["needed"]) == (False, "missing_scope", scope)
         assert scope not in answer["provided"].split(",")
     assert (await slack_call(api, "chat.postMessage", channel=channel, text="t"))["ok"]
+
+
+# -- the product against the strict Slack fake --------------------------------------------
+
+
+def slack_digest(papers: int, *, threads: bool) -> Digest:
+    day = date(2026, 5, 12)
+    ranked = sorted(papers_from_hf_day(load_day(day), requested_day=day), key=lambda p: -p.upvotes)
+    key = ChannelKey("slack", "T0TEST", "C0DIGEST1")
+    return Digest(key, day, tuple(DigestEntry(p) for p in ranked[:papers]), threads=threads)
+
+
+async def test_a_resume_without_the_history_scope_is_a_permanent_error(api: FakeSlackAPI) -> None:
+    platform = SlackPlatform(build_client(BOT_TOKEN, base_url=api.url, sleep=no_sleep),
+                             sleep=no_sleep)  # fmt: skip
+    api.revoke("channels:history")
+    with pytest.raises(DeliveryError, match="missing_scope") as caught:
+        await platform.post_digest(slack_digest(3, threads=False), resume=True)
+    assert caught.value.permanent  # a person must add the scope: retrying cannot help
+    assert api.posts == []  # never posted blind, which could post a part twice
+
+
+async def test_a_threaded_digest_replies_under_its_own_list(api: FakeSlackAPI) -> None:
+    platform = SlackPlatform(build_client(BOT_TOKEN, base_url=api.url, sleep=no_sleep),
+                             sleep=no_sleep)  # fmt: skip
+    await platform.post_digest(slack_digest(5, threads=True), resume=False)
+    head, *replies = api.posts
+    assert head.thread_ts is None and len(replies) == 5
+    assert {r.thread_ts for r in replies} == {head.ts}  # accepted: a top-level ts of C0DIGEST1
