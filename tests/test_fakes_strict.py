@@ -285,3 +285,27 @@ async def test_a_threaded_digest_replies_under_its_own_list(api: FakeSlackAPI) -
     head, *replies = api.posts
     assert head.thread_ts is None and len(replies) == 5
     assert {r.thread_ts for r in replies} == {head.ts}  # accepted: a top-level ts of C0DIGEST1
+
+
+async def test_discord_thread_names_are_1_to_100_characters(discord_fake: FakeDiscord) -> None:
+    _, message = await discord_post(discord_fake, good_message())
+    url = f"{discord_fake.api_url}/channels/{CHANNEL_ID}/messages/{message['id']}/threads"
+    async with aiohttp.ClientSession() as session:
+        for name, status in [("", 400), ("x" * 101, 400), ("Papers of Fri 21 Aug", 200)]:
+            body = {"name": name, "auto_archive_duration": 1440}
+            async with session.post(url, json=body) as response:
+                assert response.status == status, name
+                if status == 400:
+                    assert (await response.json())["code"] == 50035
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"event_payload": {}}, {"event_type": "has space", "event_payload": {}},
+     {"event_type": "paperpost_digest", "event_payload": "x"}],
+)  # fmt: skip
+async def test_slack_refuses_malformed_metadata(api: FakeSlackAPI, metadata: Any) -> None:
+    good = {"event_type": "paperpost_digest", "event_payload": {"part": 0}}
+    assert (await slack_call(api, "chat.postMessage", channel="C1", text="t", metadata=good))["ok"]
+    answer = await slack_call(api, "chat.postMessage", channel="C1", text="t", metadata=metadata)
+    assert answer == {"ok": False, "error": "invalid_metadata_format"}

@@ -24,7 +24,8 @@ What it refuses, as Discord does (``message_problems``)
     400/50035 "Invalid Form Body" with Discord's per-field ``errors`` (a nonce
     over 25 characters, an embed field with no name or value, a URL that is not
     http(s), any size limit passed); 400/50006 "Cannot send an empty message"
-    (no embeds and content empty or only whitespace).
+    (no embeds and content empty or only whitespace); a thread name outside 1 to
+    100 characters.
 
 Nonces
     ``nonce`` + ``enforce_nonce`` returns the earlier message with that nonce
@@ -70,6 +71,7 @@ EPHEMERAL = 64
 NONCE_MAX = 25
 NONCE_WINDOW = 300.0  # seconds; Discord says "a few minutes"
 HISTORY_DEFAULT, HISTORY_MAX = 50, 100
+THREAD_NAME_MAX = 100
 
 
 @dataclass
@@ -502,6 +504,11 @@ class FakeDiscord:
             return _error(400, 160004, "A thread has already been created for this message")
         if not any(int(m["id"]) == message_id for m in self.messages[channel_id]):
             return _error(404, 10008, "Unknown Message")
+        if not 1 <= len(str(body.get("name") or "").strip()) <= THREAD_NAME_MAX:
+            errors = {
+                "name": _field_error("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            }
+            return _json({"code": 50035, "message": "Invalid Form Body", "errors": errors}, 400)
         self.messages[message_id] = []
         meta = {"archived": False, "archive_timestamp": _now(), "locked": False,
                 "auto_archive_duration": body["auto_archive_duration"]}  # fmt: skip

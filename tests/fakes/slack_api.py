@@ -16,7 +16,8 @@ What chat.postMessage refuses, as Slack does
     or over-long ``block_id``s, empty text, Block Kit's limits; see
     ``block_kit_problems``), ``msg_blocks_too_long``, ``msg_too_long`` (``text``
     over 40,000 characters), ``invalid_thread_ts`` (``thread_ts`` that is not a
-    top-level message of that channel).
+    top-level message of that channel), ``invalid_metadata_format`` (metadata
+    without an ``event_type`` name or an object ``event_payload``).
 
 Channels and scopes
     Any channel id is a channel the bot is in, unless told otherwise:
@@ -61,6 +62,7 @@ import hmac
 import itertools
 import json
 import random
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -352,6 +354,10 @@ class FakeSlackAPI:
             if too_long:
                 return {"ok": False, "error": "msg_blocks_too_long"}
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        metadata = params.get("metadata")
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        if metadata is not None and not _valid_metadata(metadata):
+            return {"ok": False, "error": "invalid_metadata_format"}
         thread_ts = params.get("thread_ts")
         if thread_ts and not any(
             m["ts"] == thread_ts and m.get("thread_ts", m["ts"]) == m["ts"]
@@ -397,6 +403,16 @@ class FakeSlackAPI:
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
         return self._page(thread, params)
+
+
+def _valid_metadata(metadata: Any) -> bool:
+    """Message metadata as Slack takes it: an ``event_type`` name and an object payload."""
+    return (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and re.fullmatch(r"[A-Za-z0-9_]{1,255}", metadata["event_type"]) is not None
+        and isinstance(metadata.get("event_payload"), dict)
+    )
 
 
 def _error(code: str, status: int = 200) -> web.Response:
