@@ -67,6 +67,9 @@ class SlackPlatform:
         self.pacer = pacer or PostPacer(sleep=sleep)
         self._max_wait = max_wait
 
+    async def aclose(self) -> None:
+        """Nothing to release: the Slack client opens a session per call."""
+
     async def post_digest(self, digest: Digest, *, resume: bool) -> None:
         parts = render_digest(digest)
         channel = digest.channel.channel

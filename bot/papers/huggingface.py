@@ -8,7 +8,7 @@ returned complete or not at all, so callers never store half a day. Items are
 untrusted and checked one by one (``papers_from_hf_day``): a malformed item is
 logged and skipped, the rest of its day kept.
 
-    async with HuggingFaceSource.from_env() as hf:
+    async with HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token) as hf:
         papers = await hf.fetch_day(date(2026, 5, 12))
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import re
 import time
@@ -84,8 +83,9 @@ class HuggingFaceSource:
         self._random = random.Random()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ, **kw: Any) -> HuggingFaceSource:
-        """Build from ``HF_ENDPOINT`` (default huggingface.co) and optional ``HF_TOKEN``."""
+    def from_env(cls, env: Mapping[str, str], **kw: Any) -> HuggingFaceSource:
+        """Build from ``HF_ENDPOINT`` and ``HF_TOKEN`` in ``env`` (a mapping the caller
+        passes: the process environment is read by ``bot.config`` only)."""
         kw.setdefault("endpoint", env.get("HF_ENDPOINT", "").strip() or DEFAULT_ENDPOINT)
         kw.setdefault("token", env.get("HF_TOKEN", "").strip() or None)
         return cls(**kw)
