@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from paperpost.bot.delivery.digest import Digest
+
+PartGuard = Callable[[], Awaitable[None]]
+
+
+async def no_guard() -> None:
+    """The ``before_part`` of a post nobody else can take over (tests, previews)."""
 
 
 class Platform(Protocol):
@@ -19,8 +26,14 @@ class Platform(Protocol):
     parts (the process died, or a part failed): the adapter first looks for
     this digest's parts among the channel's recent messages, by the marker it
     puts on each digest message, and posts only the missing ones.
+
+    ``before_part`` is awaited before each part is posted: the outbox renews
+    its claim on the digest there, and it raises (``ClaimLost``) when another
+    process took the digest over; the adapter lets that propagate.
     """
 
     name: str
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None: ...
+    async def post_digest(
+        self, digest: Digest, *, resume: bool, before_part: PartGuard = no_guard
+    ) -> None: ...

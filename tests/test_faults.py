@@ -20,7 +20,7 @@ import pytest
 
 from paperpost.adapters.slack.client import build_client
 from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
-from paperpost.bot import app as app_module
+from paperpost.bot.delivery import planner as app_module
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
 from paperpost.bot.channels.settings import ChannelSettings
@@ -66,7 +66,7 @@ class EventPlatform:
     name: str = "console"
     posted: list[Digest] = field(default_factory=list)
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+    async def post_digest(self, digest: Digest, *, resume: bool, **_hooks: object) -> None:
         self.posted.append(digest)
         self.events.append("digest posted")
 
@@ -171,7 +171,7 @@ class ScriptedPlatform:
     calls: Counter[ChannelKey] = field(default_factory=Counter)
     healthy_done: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+    async def post_digest(self, digest: Digest, *, resume: bool, **_hooks: object) -> None:
         channel = digest.channel
         self.calls[channel] += 1
         script = self.scripts.get(channel)
@@ -338,7 +338,7 @@ async def test_hf_down_all_day_tells_the_operator_and_posts_nothing_until_it_ret
     class Recording:
         name: str = "slack"
 
-        async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+        async def post_digest(self, digest: Digest, *, resume: bool, **_hooks: object) -> None:
             posted.append(digest)
 
     with FakeHFServer({}) as hf:
