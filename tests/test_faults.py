@@ -20,11 +20,11 @@ import pytest
 
 from paperpost.adapters.slack.client import build_client
 from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
-from paperpost.bot.delivery import planner as app_module
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
 from paperpost.bot.channels.settings import ChannelSettings
 from paperpost.bot.config import Config
+from paperpost.bot.delivery import planner as planner_module
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.delivery.ledger import DeliveryState
 from paperpost.bot.delivery.outbox import Outcome
@@ -263,7 +263,7 @@ async def test_a_storm_wider_than_the_delivery_pool_does_not_stall_healthy_chann
     must not hold every delivery slot while a healthy channel waits for one.
     (The guard here is short: every slot asleep at the gate is already a stall.)"""
     core = storm_core
-    storm = [slack_key(f"A{i:03d}") for i in range(app_module.DELIVERY_CONCURRENCY + 8)]
+    storm = [slack_key(f"A{i:03d}") for i in range(planner_module.DELIVERY_CONCURRENCY + 8)]
     healthy = [slack_key("Z999")]  # sorts last: planned after the whole storm
     platform = ScriptedPlatform({k: transient_script()[:1] for k in storm}, healthy=set(healthy))
     sleep = GatedSleep(platform.healthy_done, guard=2.0)
