@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from datetime import date
@@ -17,10 +18,11 @@ from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config
 from paperpost.bot.delivery import claims as claims_module
 from paperpost.bot.delivery.claims import ClaimLost, Claims, ClaimStatus
+from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.delivery.ledger import DeliveryState, Ledger, LedgerEntry
 from paperpost.bot.delivery.outbox import Outcome
 from paperpost.bot.papers.snapshot import BundledSnapshot
-from tests.conftest import FakeClock, no_sleep
+from tests.conftest import FakeClock, RecordingPlatform, no_sleep
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
 CHANNEL = ChannelKey("slack", "T1", "C1")
@@ -123,3 +125,23 @@ async def test_a_takeover_between_parts_stops_the_old_holder(tmp_path: Path) -> 
 def _steal(core: Paperpost, other: Claims) -> None:
     other._wall = lambda: 1e12  # type: ignore[method-assign]  # to it, the holder's lease ran out
     assert other.claim(CHANNEL, DAY).status is ClaimStatus.CLAIMED
+
+
+async def test_the_sweep_and_a_batch_of_one_process_post_a_digest_once(tmp_path: Path) -> None:
+    """One process, one holder id: two of its deliveries of one channel at once
+    (the catch-up sweep while a scheduled batch posts) still post once."""
+
+    class Slow(RecordingPlatform):
+        async def post_digest(self, digest: Digest, *, resume: bool, **_hooks: object) -> None:
+            await asyncio.sleep(0.05)
+            self.posted.append(digest)
+
+    platform = Slow(name="slack")
+    core = await Paperpost.open(
+        Config(data_dir=tmp_path), source=BundledSnapshot(), clock=FakeClock()
+    )
+    core.register_platform(platform)
+    core.channels.save(CHANNEL, core.channels.get(CHANNEL))
+    await asyncio.gather(core.catch_up(), core.post_digests(day=DAY))
+    core.close()
+    assert [d.day for d in platform.posted] == [DAY]

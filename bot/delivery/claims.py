@@ -23,6 +23,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -98,6 +99,10 @@ class Claims:
         self._path = path
         self._wall = wall_clock  # leases compare across processes: real time, not a test clock
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        # Channels this process is delivering now: the sweep and a batch of one
+        # process share a holder id, so they must not both take a channel.
+        self._held: set[ChannelKey] = set()
+        self._held_lock = threading.Lock()
         with self._connect() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS claims (channel TEXT PRIMARY KEY, "
@@ -159,6 +164,24 @@ class Claims:
         channel's ledger has moved since, the claim is STALE and the caller
         plans again (so two plans never carry the same day twice).
         """
+        with self._held_lock:
+            if channel in self._held:
+                return Claim(ClaimStatus.BUSY)
+            self._held.add(channel)
+        try:
+            claim = self._claim(channel, day, through)
+        except BaseException:
+            self._forget(channel)
+            raise
+        if claim.status not in (ClaimStatus.CLAIMED, ClaimStatus.PAUSED):
+            self._forget(channel)
+        return claim
+
+    def _forget(self, channel: ChannelKey) -> None:
+        with self._held_lock:
+            self._held.discard(channel)
+
+    def _claim(self, channel: ChannelKey, day: date, through: date | object | None) -> Claim:
         with self._transaction() as conn:
             progress = self._progress(conn, channel)
             previous = next((e for d, e in _ledger_rows(conn, channel) if d == day), None)
@@ -213,11 +236,15 @@ class Claims:
             raise ClaimLost(f"the digest of {channel} was taken over by another process")
 
     def release(self, channel: ChannelKey) -> None:
-        with self._connect() as conn:
-            conn.execute(
-                "UPDATE claims SET holder = '', lease_until = 0 WHERE channel = ? AND holder = ?",
-                (str(channel), self.holder),
-            )
+        try:
+            with self._connect() as conn:
+                conn.execute(
+                    "UPDATE claims SET holder = '', lease_until = 0 "
+                    "WHERE channel = ? AND holder = ?",
+                    (str(channel), self.holder),
+                )
+        finally:
+            self._forget(channel)
 
     # -- pauses --------------------------------------------------------------
     def note_paused(self, channel: ChannelKey, *, paused: bool, latest_complete: date) -> None:

@@ -106,14 +106,18 @@ class DeliveryPlanner:
         settings = dict(channels)
         deliveries: list[Delivery] = []
         for _ in range(PASSES):
-            plans, skipped = self._plan_scheduled(settings, first_from_today=first_from_today)
+            plans, skipped = await asyncio.to_thread(
+                self._plan_scheduled, settings, first_from_today=first_from_today
+            )
             done = await self._deliver(plans, dry_run=dry_run)
+            # Planned again: a stale plan, and an interrupted digest just finished
+            # (the days completed after it are still to carry).
             again = {
                 d.channel
                 for d, p in zip(done, plans, strict=True)
                 if d.outcome is Outcome.STALE or (p.recorded and d.outcome is Outcome.SENT)
             }
-            deliveries += skipped + [d for d in done if d.channel not in again]
+            deliveries += skipped + [d for d in done if d.outcome is not Outcome.STALE]
             settings = {c: s for c, s in settings.items() if c in again}
             if not settings or dry_run:
                 break
