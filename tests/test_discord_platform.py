@@ -16,6 +16,7 @@ from discord.gateway import DiscordWebSocket
 from paperpost.adapters.discord import DiscordPlatform, fetch_application_id, open_discord_platform
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config
+from paperpost.bot.delivery.claims import ClaimLost
 from paperpost.bot.delivery.digest import Digest, DigestEntry
 from paperpost.bot.errors import DeliveryError, UserError
 from paperpost.bot.papers.model import Paper, papers_from_hf_day
@@ -166,8 +167,6 @@ async def test_a_lost_claim_stops_posting_before_the_next_part(
 ) -> None:
     """The outbox's per-part hook raises once another process took the digest over:
     the parts already posted stay, no further part is posted."""
-    from paperpost.bot.delivery.claims import ClaimLost
-
     checks = 0
 
     async def one_part_only() -> None:
