@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -33,6 +34,8 @@ from pathlib import Path
 
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.delivery.ledger import DeliveryState, LedgerEntry
+
+log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0  # a holder that stops renewing loses its claim after this
 RENEW_SECONDS = 15.0  # how often a holder renews while posting
@@ -103,6 +106,12 @@ class Claims:
         # process share a holder id, so they must not both take a channel.
         self._held: set[ChannelKey] = set()
         self._held_lock = threading.Lock()
+        try:
+            self._create_table()
+        except sqlite3.OperationalError as exc:  # a read-only store: nothing will be posted
+            log.debug("claims table not created: %s", exc)
+
+    def _create_table(self) -> None:
         with self._connect() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS claims (channel TEXT PRIMARY KEY, "
@@ -144,9 +153,12 @@ class Claims:
                 break
             if unfinished is None and entry.paper_ids:
                 unfinished = (day, entry)
-        row = conn.execute(
-            "SELECT floor, paused_since FROM claims WHERE channel = ?", (str(channel),)
-        ).fetchone()
+        try:
+            row = conn.execute(
+                "SELECT floor, paused_since FROM claims WHERE channel = ?", (str(channel),)
+            ).fetchone()
+        except sqlite3.OperationalError:  # no claims table (read-only store): none yet
+            row = None
         floor = date.fromisoformat(row[0]) if row and row[0] else None
         if floor is not None and (through is None or floor > through):
             through = floor
