@@ -17,12 +17,16 @@ from datetime import date
 import tantivy
 
 from paperpost.bot.catalog.query_ast import MAX_UPVOTES, normalize_tokens
+from paperpost.bot.catalog.stems import stem_text
 from paperpost.bot.papers.model import Paper
 
 UPVOTE_WEIGHT = 0.25
 WORDS = "paperpost_words"  # the tokenizer of the text fields
 BOOSTS = {"title": 10.0, "keywords": 5.0, "abstract": 1.0, "authors": 1.0, "org": 1.0}
 FIELDS = tuple(BOOSTS)
+# Stemmed copies (bot.catalog.stems) of the prose fields: words and phrases search these,
+# prefixes and quoted single words the fields above (as written).
+STEMMED = {"title": "title_s", "keywords": "keywords_s", "abstract": "abstract_s"}
 _NO_DAY_FIRST = date.max.toordinal()  # a paper without featured days never matches since:/before:
 _NO_DAY_LAST = 0
 # ASCII text: every non-alphanumeric byte becomes a space and letters are lower-cased,
@@ -34,7 +38,7 @@ _ASCII_MAP.update({c: c + 32 for c in range(ord("A"), ord("Z") + 1)})
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("pid", stored=True, tokenizer_name="raw", index_option="basic")
-    for name in FIELDS:
+    for name in (*FIELDS, *STEMMED.values()):
         sb.add_text_field(name, tokenizer_name=WORDS)
     sb.add_integer_field("upvotes", indexed=True, fast=True)
     sb.add_integer_field("first_day", fast=True)
@@ -63,13 +67,18 @@ def paper_document(schema: tantivy.Schema, p: Paper) -> tantivy.Document:
     days = p.featured_days
     # The fast field is an i64: an out-of-range number must never fail a commit.
     upvotes = min(max(p.upvotes, 0), MAX_UPVOTES)
+    title, abstract = _norm(p.title), _norm(p.abstract)
+    # One value per item: tantivy puts a position gap between values. Empty values
+    # are left out (matches() skips them too).
+    keywords = [t for t in map(_norm, p.ai_keywords) if t.strip()]
     fields: dict[str, object] = {
         "pid": p.id,
-        "title": _norm(p.title),
-        "abstract": _norm(p.abstract),
-        # One value per item: tantivy puts a position gap between values. Empty values
-        # are left out (matches() skips them too).
-        "keywords": [t for t in map(_norm, p.ai_keywords) if t.strip()],
+        "title": title,
+        "abstract": abstract,
+        "keywords": keywords,
+        "title_s": stem_text(title),
+        "abstract_s": stem_text(abstract),
+        "keywords_s": [stem_text(k) for k in keywords],
         "authors": [t for t in map(_norm, p.authors) if t.strip()],
         "org": [t for t in map(_norm, orgs) if t.strip()],
         "upvotes": upvotes,

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import tantivy
 
-from paperpost.bot.catalog.index_documents import BOOSTS, FIELDS
+from paperpost.bot.catalog.index_documents import BOOSTS, FIELDS, STEMMED
 from paperpost.bot.catalog.query_ast import (
     And,
     Before,
@@ -24,6 +24,8 @@ from paperpost.bot.catalog.query_ast import (
     Term,
     Upvotes,
 )
+from paperpost.bot.catalog.query_expand import expanded
+from paperpost.bot.catalog.stems import stem_tokens
 
 _TERM_FIELDS = {None: FIELDS, "title": ("title",), "author": ("authors",), "org": ("org",)}
 
@@ -56,7 +58,7 @@ class _Compiler:
     def node(self, node: Node) -> tantivy.Query:
         Q, s = tantivy.Query, self.schema
         if isinstance(node, Term):
-            parts = [Q.boost_query(self.term(f, node), BOOSTS[f]) for f in _TERM_FIELDS[node.field]]
+            parts = [Q.boost_query(self.word(f, node), BOOSTS[f]) for f in _TERM_FIELDS[node.field]]
             return parts[0] if len(parts) == 1 else self.should(parts)
         if isinstance(node, IdTerm):
             return Q.term_query(s, "pid", node.paper_id)
@@ -97,6 +99,14 @@ class _Compiler:
             clauses.append((tantivy.Occur.Must, _filter(tantivy.Query.all_query())))
         return tantivy.Query.boolean_query(clauses)
 
+    def word(self, field: str, term: Term) -> tantivy.Query:
+        """Words and phrases by their stems in the prose fields; names, prefixes and
+        quoted single words as written (``bot.catalog.query_match`` does the same)."""
+        if term.prefix or term.exact or field not in STEMMED:
+            return self.term(field, term)
+        stemmed = Term(stem_tokens(term.tokens), term.field)
+        return self.term(STEMMED[field], stemmed)
+
     def term(self, field: str, term: Term) -> tantivy.Query:
         Q, s = tantivy.Query, self.schema
         toks: list[str | tuple[int, str]] = list(term.tokens)
@@ -128,4 +138,4 @@ class _Compiler:
 def compile_query(
     schema: tantivy.Schema, searcher: tantivy.Searcher, query: Query, *, expand: bool = False
 ) -> tantivy.Query:
-    return _Compiler(schema, searcher, expand).node(query.root)
+    return _Compiler(schema, searcher, expand).node(expanded(query.root))

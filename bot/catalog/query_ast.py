@@ -62,16 +62,18 @@ class Term:
 
     ``field`` is None (title, keywords, abstract, authors, organization), ``"title"``,
     ``"author"`` (within one author's name) or ``"org"``. ``prefix``: the last token
-    is a prefix.
+    is a prefix. ``exact``: a single quoted word (``"agents"``), matched as written
+    rather than by its stem (phrases, prefixes and field terms never set it).
     """
 
     tokens: tuple[str, ...]
     field: str | None = None
     prefix: bool = False
+    exact: bool = False
 
     @property
     def canonical(self) -> str:
-        value = _quote(self.tokens, self.prefix)
+        value = f'"{self.tokens[0]}"' if self.exact else _quote(self.tokens, self.prefix)
         return f"{self.field}:{value}" if self.field else value
 
 

@@ -23,6 +23,8 @@ from paperpost.bot.catalog.query_ast import (
     Upvotes,
     normalize_tokens,
 )
+from paperpost.bot.catalog.query_expand import expanded
+from paperpost.bot.catalog.stems import stem_text, stem_tokens
 from paperpost.bot.papers.model import Paper
 
 # A private-use character between the items of a multi-valued field (authors, keywords,
@@ -64,6 +66,10 @@ class PaperText:
     upvotes: int
     first_day: date
     last_day: date
+    # title, keywords and abstract as stems, for words and phrases (not exact forms)
+    title_s: str = ""
+    keywords_s: str = ""
+    abstract_s: str = ""
 
 
 def paper_text(paper: Paper) -> PaperText:
@@ -79,32 +85,46 @@ def paper_text(paper: Paper) -> PaperText:
         paper.upvotes,
         paper.featured_days[0],
         paper.featured_days[-1],
+        stem_text(title),
+        stem_text(keywords),
+        stem_text(abstract),
     )
 
 
-def _needle(term: Term) -> str:
-    return " " + " ".join(term.tokens) + ("" if term.prefix else " ")
+def _needle(tokens: tuple[str, ...], prefix: bool) -> str:
+    return " " + " ".join(tokens) + ("" if prefix else " ")
 
 
-def _match(node: Node, t: PaperText) -> bool:
+def _match(node: Node, t: PaperText, forms: bool = True) -> bool:
     if isinstance(node, Term):
-        needle = _needle(node)
+        # Words and phrases match by their stems in title, keywords and abstract;
+        # names (authors, org), prefixes and quoted single words as written.
+        needle = _needle(node.tokens, node.prefix)
+        as_written = node.prefix or node.exact or not forms
+        s_needle = needle if as_written else _needle(stem_tokens(node.tokens), False)
+        title, kw, abstract = (
+            (t.title, t.keywords, t.abstract)
+            if as_written
+            else (t.title_s, t.keywords_s, t.abstract_s)
+        )
         if node.field is None:
             return (
-                needle in t.title
-                or needle in t.keywords
-                or needle in t.abstract
+                s_needle in title
+                or s_needle in kw
+                or s_needle in abstract
                 or needle in t.authors
                 or needle in t.org
             )
-        column = {"title": t.title, "author": t.authors, "org": t.org}[node.field]
+        if node.field == "title":
+            return s_needle in title
+        column = {"author": t.authors, "org": t.org}[node.field]
         return needle in column
     if isinstance(node, And):
-        return all(_match(op, t) for op in node.operands)
+        return all(_match(op, t, forms) for op in node.operands)
     if isinstance(node, Or):
-        return any(_match(op, t) for op in node.operands)
+        return any(_match(op, t, forms) for op in node.operands)
     if isinstance(node, Not):
-        return not _match(node.operand, t)
+        return not _match(node.operand, t, forms)
     if isinstance(node, IdTerm):
         return t.paper_id == node.paper_id
     if isinstance(node, Upvotes):
@@ -116,11 +136,15 @@ def _match(node: Node, t: PaperText) -> bool:
     raise TypeError(f"not a query node: {node!r}")
 
 
-def matches(query: Query, paper: Paper | PaperText) -> bool:
+def matches(query: Query, paper: Paper | PaperText, *, forms: bool = True) -> bool:
     """Does the paper match? The reference semantics the search index must agree with.
 
     Pass a ``PaperText`` (``paper_text(paper)``) to match many queries against one paper
-    without normalising its text each time.
+    without normalising its text each time. ``forms=False``: the keyword-only meaning
+    (words as written, no acronyms), which the FTS5 benchmark engine and the relevance
+    benchmark's baseline implement.
     """
     text = paper if isinstance(paper, PaperText) else paper_text(paper)
-    return _match(query.root, text)
+    if not forms:
+        return _match(query.root, text, False)
+    return _match(expanded(query.root), text)
