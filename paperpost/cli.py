@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("paper", help="arXiv id, arxiv.org or huggingface.co/papers URL")
     show.add_argument("--json", action="store_true", help="print JSON")
 
+    similar = sub.add_parser("similar", parents=[common], help="the papers most like one paper")
+    similar.add_argument("paper", help="arXiv id, arxiv.org or huggingface.co/papers URL")
+    similar.add_argument("--limit", type=_positive, default=10, help="results to show (10)")
+    similar.add_argument("--json", action="store_true", help="print a JSON array")
+
     sub.add_parser("demo", parents=[common], help="offline tour on the bundled snapshot")
 
     sub.add_parser(
@@ -204,6 +209,24 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_similar(args: argparse.Namespace, config: Config) -> int:
+    async def run() -> list[Paper] | None:
+        async with opened_with_papers(args, config) as core:
+            paper = core.paper(args.paper)
+            if paper is None:
+                return None
+            return core.library.relevance.similar(paper, limit=args.limit)
+
+    papers = asyncio.run(run())
+    if papers is None:
+        raise UserError(f"no stored paper matches '{args.paper}': give an arXiv id or paper URL")
+    if args.json:
+        print(json.dumps([paper_summary_json(p) for p in papers], indent=2, ensure_ascii=False))
+    else:
+        print(paper_list(papers) if papers else "No similar papers yet.")
+    return 0
+
+
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
     async def run() -> Paper | None:
         async with opened_with_papers(args, config) as core:
@@ -302,7 +325,7 @@ def _read(path: Path) -> str:
 
 COMMANDS = {
     "sync": cmd_sync, "search": cmd_search, "show": cmd_show, "demo": cmd_demo,
-    "run": cmd_run,
+    "run": cmd_run, "similar": cmd_similar,
     "discord": cmd_discord, "digest": cmd_digest, "channels": cmd_channels,
 }  # fmt: skip
 

@@ -155,6 +155,13 @@ class PaperCommands:
         ) -> None:
             await run(interaction, Command("show", paper), ephemeral=False)
 
+        @group.command(name="similar", description="The papers most like one paper")
+        @app_commands.describe(paper="arXiv id (2608.19880) or an arxiv.org / huggingface.co URL")
+        async def similar(
+            interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]
+        ) -> None:
+            await run(interaction, Command("similar", paper), ephemeral=True)
+
         @group.command(
             name="top", description="The most upvoted papers of the latest day, week or month"
         )

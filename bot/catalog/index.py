@@ -258,6 +258,14 @@ class TantivyIndex:
     def count(self) -> int:
         return self._current().num_docs
 
+    def searcher(self) -> tantivy.Searcher:
+        """The latest commit's searcher (a consistent snapshot)."""
+        return self._current()
+
+    @property
+    def schema(self) -> tantivy.Schema:
+        return self._schema
+
     def doc_counts(self) -> dict[str, int]:
         """Every paper id in the index with its number of live documents (1 when sound)."""
         searcher = self._current()

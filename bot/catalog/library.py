@@ -30,6 +30,7 @@ from paperpost.bot import metrics
 from paperpost.bot.catalog.index import TantivyIndex
 from paperpost.bot.catalog.index_lock import LOCK_FILENAME, WriterLock
 from paperpost.bot.catalog.query import Query, parse_query
+from paperpost.bot.catalog.relevance import Relevance
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.catalog.unindexed import UnindexedDays
 from paperpost.bot.papers.model import Paper
@@ -101,6 +102,8 @@ class PaperLibrary:
                 log.info("search index not ready in another process; using a private copy")
                 reader = TantivyIndex.open(":memory:", self.iter_papers)
             self.index = reader
+        # did-you-mean, relaxed search, similar papers (the index may be swapped later)
+        self.relevance = Relevance(lambda: self.index, self.get)
         _OPEN.add(self)
 
     # -- the index writer's role --------------------------------------------------

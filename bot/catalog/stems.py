@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import snowballstemmer
+import snowballstemmer  # type: ignore[import-untyped]
 
 from paperpost.bot.catalog.acronyms import singular
 

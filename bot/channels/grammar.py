@@ -15,7 +15,7 @@ from paperpost.bot.errors import CommandError
 MAX_COMMAND_LENGTH = 2_000
 COMMAND_NAMES = (
     "help", "search", "show", "top", "subscribe", "unsubscribe", "list", "settings", "set",
-    "pause", "resume", "preview", "why",
+    "pause", "resume", "preview", "why", "similar",
 )  # fmt: skip
 # The commands that change a channel (subscriptions, settings, pause): Discord puts them
 # under /papers-admin, Slack's "Share in channel" never re-runs them.
@@ -32,11 +32,13 @@ NEEDS_ARGUMENT = {
     "show": "show which paper? give an arXiv id or URL, e.g. /papers show 2608.19880",
     "subscribe": "subscribe to what? e.g. /papers subscribe agents OR robots",
     "unsubscribe": "unsubscribe from what? give the number from /papers list, the query, or all",
+    "similar": "similar to which paper? give an arXiv id or URL, e.g. /papers similar 2608.19880",
     "why": "why which paper? give an arXiv id, e.g. /papers why 2608.19880",
 }
 USAGE = """\
 /papers search QUERY        search every paper seen (try: agents "tool use" upvotes:>=10)
 /papers show ID|URL         one paper by arXiv id or URL
+/papers similar ID|URL      the papers most like one paper
 /papers top [week|month]    the most upvoted papers of the latest day, week or month
 /papers subscribe QUERY     add a saved search to this channel's daily digest
 /papers unsubscribe N|QUERY|all
@@ -47,8 +49,9 @@ USAGE = """\
 /papers set time HH:MM | tz ZONE | top N | days mon-fri|daily|mon,wed,fri
             | threads on|off | min-upvotes N
 /papers pause | resume      stop or restart the daily digest
-Query syntax: words, "phrase", OR, -exclude, prefix*, author:, org:, title:,
-upvotes:>=N, since:YYYY-MM-DD, before:YYYY-MM-DD, or an arXiv id/URL."""
+Query syntax: words (any form; "word" for that form only), "phrase", OR, -exclude,
+prefix*, author:, org:, title:, upvotes:>=N, since:YYYY-MM-DD, before:YYYY-MM-DD,
+or an arXiv id/URL."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from paperpost.bot.catalog.library import PaperLibrary
-from paperpost.bot.catalog.query import parse_query
+from paperpost.bot.catalog.query import Query, parse_query
+from paperpost.bot.catalog.relevance import Suggestion
 from paperpost.bot.channels.grammar import USAGE, Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.plain_text import echo, shorten
@@ -30,6 +31,11 @@ SEARCH_RESULTS = 5
 PREVIEW_DAYS = 5
 
 SettingsListener = Callable[[ChannelKey, ChannelSettings], None]
+
+
+def _did_you_mean(fix: Suggestion) -> str:
+    papers = "paper" if fix.count == 1 else "papers"
+    return f"Did you mean: {shorten(fix.query, 120)} ({fix.count} {papers})?"
 
 
 def paper_named(library: PaperLibrary, reference: str) -> Paper | None:
@@ -79,14 +85,42 @@ class CommandHandlers:
         query = parse_query(command.arg)
         papers = tuple(self._library.search(query, limit=SEARCH_RESULTS))
         if not papers:
-            return Reply(
-                text=f"No papers match “{shorten(str(query), 120)}”. "
-                "Try fewer words, OR between alternatives, or a prefix like robot*."
-            )
+            return self._no_match(query)
         return Reply(
             text=f"Top {len(papers)} for “{shorten(str(query), 120)}”",
             papers=papers,
             shareable=True,
+        )
+
+    def _no_match(self, query: Query) -> Reply:
+        """Did you mean (misspelt words), else a relaxed search (any half of the words)."""
+        said = f"No papers match “{shorten(str(query), 120)}”."
+        fix = self._library.relevance.suggest(query)
+        if fix is not None:
+            return Reply(text=f"{said} {_did_you_mean(fix)}")
+        relaxed = tuple(self._library.relevance.relaxed(query, limit=SEARCH_RESULTS))
+        if relaxed:
+            return Reply(
+                text=f"{said} Relaxed: the best matches holding at least half of its words",
+                papers=relaxed,
+                shareable=True,
+            )
+        return Reply(
+            text=f"{said} Try fewer words, OR between alternatives, or a prefix like robot*."
+        )
+
+    def do_similar(self, channel: ChannelKey, command: Command) -> Reply:
+        paper = paper_named(self._library, command.arg)
+        if paper is None:
+            raise CommandError(
+                f"no paper {echo(command.arg)} is stored: give an arXiv id like "
+                "2608.19880 or a paper URL"
+            )
+        papers = tuple(self._library.relevance.similar(paper, limit=SEARCH_RESULTS))
+        if not papers:
+            return Reply(text=f"No papers like “{shorten(paper.title, 120)}” yet.")
+        return Reply(
+            text=f"Papers like “{shorten(paper.title, 120)}”", papers=papers, shareable=True
         )
 
     def do_show(self, channel: ChannelKey, command: Command) -> Reply:
@@ -212,7 +246,9 @@ class CommandHandlers:
         for day in days:
             matcher = DayMatcher(self._library.papers_on(day))
             total += len(matcher.ids_matching(str(parsed)))
-        return f"It matched {total} paper(s) over the last {len(days)} featured days."
+        said = f"It matched {total} paper(s) over the last {len(days)} featured days."
+        fix = self._library.relevance.suggest(parsed) if total == 0 else None
+        return f"{said} {_did_you_mean(fix)}" if fix is not None else said
 
     def do_unsubscribe(self, channel: ChannelKey, command: Command) -> Reply:
         settings = self._channels.get(channel)

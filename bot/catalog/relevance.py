@@ -1,0 +1,162 @@
+"""Search helpers beyond exact matching: did-you-mean, relaxed search, similar papers.
+
+* ``suggest``: a query with no match whose words are not indexed gets the closest
+  indexed words (edit distance 1, else 2; among equals the one in most papers), with
+  the corrected query's result count. It only suggests: nothing is rewritten.
+* ``relaxed``: for a plain AND of words that matches nothing, the best bm25 matches
+  of any of the words among papers holding at least half of them (``RELAXED_SHARE``).
+  Search only: subscriptions never relax.
+* ``similar``: one paper's salient stems (tf x idf, title words weighted by the title
+  boost) as a weighted OR over the stemmed fields, the paper itself excluded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import tantivy
+
+from paperpost.bot.catalog.index import SearchHit, TantivyIndex
+from paperpost.bot.catalog.index_documents import BOOSTS, STEMMED
+from paperpost.bot.catalog.query_ast import And, Node, Not, Or, Query, Term, normalize_tokens
+from paperpost.bot.catalog.query_match import matches, paper_text
+from paperpost.bot.catalog.stems import stem
+from paperpost.bot.papers.model import Paper
+
+RELAXED_SHARE = 0.5  # a relaxed match holds at least half of the query's words
+RELAXED_POOL = 200  # best OR matches examined for that share
+SIMILAR_TERMS = 25
+_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+_VOCAB_FIELDS = ("title", "keywords", "abstract")
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    query: str  # the corrected query, canonical
+    count: int  # papers it finds
+
+
+def _edits1(word: str) -> set[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    out |= {a + c + b for a, b in splits for c in _LETTERS}
+    return out
+
+
+class Relevance:
+    def __init__(self, index: Callable[[], TantivyIndex], get: Callable[[str], Paper | None]):
+        self._index = index
+        self._get = get
+        self._vocab: tuple[object, dict[str, int]] | None = None
+
+    def vocabulary(self) -> dict[str, int]:
+        """Every indexed word as written -> papers holding it (cached per commit)."""
+        searcher = self._index().searcher()
+        if self._vocab is None or self._vocab[0] is not searcher:
+            vocab: dict[str, int] = {}
+            for field in _VOCAB_FIELDS:
+                for term, n in searcher.terms_with_prefix(field, ""):
+                    vocab[term] = max(n, vocab.get(term, 0))
+            self._vocab = (searcher, vocab)
+        return self._vocab[1]
+
+    def correct(self, word: str) -> str | None:
+        vocab = self.vocabulary()
+        if word in vocab or not word.isalpha() or len(word) < 3:
+            return None
+        near = [w for w in _edits1(word) if w in vocab]
+        if not near and len(word) <= 14:
+            near = [w for e in _edits1(word) for w in _edits1(e) if w in vocab]
+        return max(near, key=lambda w: (vocab[w], w)) if near else None
+
+    def suggest(self, query: Query) -> Suggestion | None:
+        changed = False
+
+        def fix(node: Node) -> Node:
+            nonlocal changed
+            if isinstance(node, Term) and not node.prefix and node.field in (None, "title"):
+                tokens = tuple(self.correct(t) or t for t in node.tokens)
+                changed = changed or tokens != node.tokens
+                return Term(tokens, node.field, node.prefix, node.exact)
+            if isinstance(node, (And, Or)):
+                return type(node)(tuple(fix(op) for op in node.operands))
+            if isinstance(node, Not):
+                return node
+            return node
+
+        fixed = Query(fix(query.root))
+        if not changed:
+            return None
+        count = len(self._index().search(fixed, limit=None))
+        return Suggestion(fixed.canonical, count) if count else None
+
+    def relaxed(self, query: Query, *, limit: int) -> list[Paper]:
+        """Best matches of any word holding at least half of them; [] if not relaxable."""
+        root = query.root
+        if not isinstance(root, And):
+            return []
+        words = [op for op in root.operands if isinstance(op, Term) and op.field is None]
+        if len(words) < 2:
+            return []
+        others = tuple(op for op in root.operands if op not in words)
+        need = math.ceil(len(words) * RELAXED_SHARE)
+        any_word = Query(And((Or(tuple(words)), *others)) if others else Or(tuple(words)))
+        hits = self._index().search(any_word, limit=RELAXED_POOL)
+        found: list[Paper] = []
+        for paper in self._papers(hits):
+            text = paper_text(paper)
+            if sum(matches(Query(w), text) for w in words) >= need:
+                found.append(paper)
+                if len(found) == limit:
+                    break
+        return found
+
+    def similar(self, paper: Paper, *, limit: int) -> list[Paper]:
+        index = self._index()
+        searcher, schema = index.searcher(), index.schema
+        n = max(searcher.num_docs, 1)
+        weights: dict[str, float] = {}
+        for text, boost in (
+            (paper.title, BOOSTS["title"]),
+            (" ".join(paper.ai_keywords), BOOSTS["keywords"]),
+            (paper.abstract, BOOSTS["abstract"]),
+        ):
+            for token in normalize_tokens(text):
+                if len(token) > 2 and token.isalpha():
+                    weights[stem(token)] = weights.get(stem(token), 0.0) + boost
+        scored = []
+        for term, tf in weights.items():
+            df = searcher.doc_freq("abstract_s", term) + searcher.doc_freq("title_s", term)
+            if df >= 2:  # a word of this paper only says nothing about others
+                scored.append((math.log1p(tf) * math.log(1 + n / df), term))
+        top = sorted(scored, reverse=True)[:SIMILAR_TERMS]
+        if not top:
+            return []
+        Q = tantivy.Query
+        should = [
+            (
+                tantivy.Occur.Should,
+                Q.boost_query(Q.term_query(schema, STEMMED[f], t), w * BOOSTS[f]),
+            )
+            for w, t in top
+            for f, b in ((f, BOOSTS[f]) for f in STEMMED)
+        ]
+        query = Q.boolean_query(
+            [
+                (tantivy.Occur.Must, Q.boolean_query(should)),
+                (tantivy.Occur.MustNot, Q.term_query(schema, "pid", paper.id)),
+            ]
+        )
+        result = searcher.search(query, limit, weight_by_field="rank").hits
+        hits = [SearchHit(searcher.doc(a)["pid"][0], float(s)) for s, a in result]
+        return list(self._papers(hits))
+
+    def _papers(self, hits: list[SearchHit]) -> Iterator[Paper]:
+        for hit in hits:
+            paper = self._get(hit.paper_id)
+            if paper is not None:
+                yield paper
