@@ -104,7 +104,9 @@ async def test_login_gateway_and_command_sync(fake: FakeDiscord, runtime: Discor
     assert settings["tz"]["options"][0]["autocomplete"] is True
     assert "mon-fri" in [c["value"] for c in settings["days"]["options"][0]["choices"]]
     reading = {o["name"] for o in synced["papers"]["options"]}
-    assert reading == {"help", "search", "show", "top", "list", "settings", "preview", "why"}
+    assert reading == {
+        "help", "search", "show", "similar", "top", "list", "settings", "preview", "why"
+    }  # fmt: skip
 
 
 async def test_global_sync_without_dev_guild(
@@ -205,3 +207,15 @@ async def test_permanent_error_pauses_the_channel(
     [delivery] = await core.post_digests(day=DAY)
     assert delivery.outcome is Outcome.PAUSED
     assert core.channels.get(KEY).paused
+
+
+async def test_search_corrections_and_similar_papers(
+    fake: FakeDiscord, runtime: DiscordRuntime, core: Paperpost
+) -> None:
+    # Defects caught: no did-you-mean on Discord; no /papers similar option.
+    asked = await fake.invoke("papers", "search", options={"query": "difusion"})
+    text = " ".join(f["content"] or "" for f in await answered(fake, asked))
+    assert "Did you mean: diffusion (" in text
+    asked = await fake.invoke("papers", "similar", options={"paper": "2608.19880"})
+    embeds = [e for f in await answered(fake, asked) for e in f["embeds"]]
+    assert len(embeds) >= 3 and all("2608.19880" not in e["url"] for e in embeds)

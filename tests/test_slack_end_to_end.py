@@ -127,3 +127,12 @@ async def test_a_channel_the_bot_left_is_paused_not_retried(
     deliveries = await core.post_digests(day=DAY)
     assert [d.outcome for d in deliveries] == [Outcome.PAUSED]
     assert len(api.calls_of("chat.postMessage")) == 2  # the announcement, one refused try
+
+
+async def test_search_corrections_and_similar_papers(slack: SlackRuntime, api: FakeSlackAPI):
+    # Defects caught: no did-you-mean on Slack; no similar command.
+    answer = await papers(slack, api, "search difusion")
+    assert "Did you mean: diffusion (" in json.dumps(answer)
+    answer = await papers(slack, api, "similar 2608.19880")
+    sections = [b for b in answer["blocks"] if b["type"] == "section"]
+    assert sum("huggingface.co/papers/" in b["text"]["text"] for b in sections) >= 3
