@@ -247,6 +247,10 @@ class Paperpost:
     def paper(self, reference: str) -> Paper | None:
         return paper_named(self.library, reference)
 
+    def similar(self, paper: Paper, *, limit: int) -> list[Paper]:
+        """The papers most like ``paper`` (its salient terms, bm25-weighted)."""
+        return self.library.relevance.similar(paper, limit=limit)
+
     async def sync(
         self, days: Sequence[date], *, on_day: Callable[[date, int], None] | None = None
     ) -> SyncReport:

@@ -215,7 +215,7 @@ def cmd_similar(args: argparse.Namespace, config: Config) -> int:
             paper = core.paper(args.paper)
             if paper is None:
                 return None
-            return core.library.relevance.similar(paper, limit=args.limit)
+            return core.similar(paper, limit=args.limit)
 
     papers = asyncio.run(run())
     if papers is None:
