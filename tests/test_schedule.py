@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from paperpost.bot.channels.key import ChannelKey
@@ -293,6 +293,8 @@ def test_naive_now_is_refused() -> None:
     at=st.sampled_from([time(0, 0), time(1, 30), time(2, 30), time(3, 0), time(9, 0)]),
     days=st.sets(st.integers(0, 6), min_size=1).map(lambda s: tuple(sorted(s))),
 )
+# The Sunday before New York springs forward: a post at 03:00, right after the gap.
+@example(now=datetime(2026, 3, 2, tzinfo=UTC), tz="America/New_York", at=time(3, 0), days=(6,))
 def test_previous_and_next_bracket_now_with_no_post_between(
     now: datetime, tz: str, at: time, days: tuple[int, ...]
 ) -> None:
