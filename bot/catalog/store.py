@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlitedict import SqliteDict
+from sqlitedict import SqliteDict  # type: ignore[import-untyped]  # no stubs exist
 
 from paperpost.bot.catalog import migrations, store_errors
 from paperpost.bot.catalog.table_connection import TableConnection
