@@ -49,6 +49,9 @@ class ConsolePlatform:
     async def post_digest(self, digest: Digest, *, resume: bool) -> None:
         print(render_digest(digest), file=self._out or sys.stdout, flush=True)
 
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
 
 async def serve_console(
     core: Paperpost, *, stdin: TextIO | None = None, out: TextIO | None = None

@@ -54,6 +54,9 @@ class SlackPlatform:
 
     name = "slack"
 
+    async def aclose(self) -> None:
+        """Nothing to release: the Web API client opens a session per call."""
+
     def __init__(
         self,
         client: AsyncWebClient,
