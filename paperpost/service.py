@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from datetime import date
 from typing import Protocol, TextIO
 
@@ -69,6 +69,7 @@ def slack_serves_http(config: Config) -> bool:
 
 
 async def run_service(config: Config, *, offline: bool, stdin: TextIO | None = None) -> int:
+    callers = asyncio.all_tasks()  # whoever runs the service: not its work to wait for
     core = await open_core(config, offline=offline)
     web_app = build_app(core)
     runtimes: list[Runtime] = []
@@ -87,7 +88,7 @@ async def run_service(config: Config, *, offline: bool, stdin: TextIO | None = N
             await core.start()
             await _until_terminated()
     finally:
-        await shut_down(core, runtimes, runner)
+        await shut_down(core, runtimes, runner, spare=callers)
     return 0
 
 
@@ -97,11 +98,14 @@ async def shut_down(
     runner: web.AppRunner | None,
     *,
     seconds: float = SHUTDOWN_SECONDS,
+    spare: Collection[asyncio.Task[object]] = (),
 ) -> None:
     """Stop taking commands; let acknowledged commands finish and deliveries end
     the part they are posting, within ``seconds``; then close the store.
 
-    Work still running at the deadline is cancelled: a digest cut off there is
+    Every task on the loop but ``spare`` (the callers: they are waiting for
+    this) is the service's work. Work still running at the deadline is
+    cancelled: a digest cut off there is
     left "posting" in the ledger, and the next start reconciles it with the
     platform's history, as after a crash. The store is closed last, so no
     command that was acknowledged loses its write to a closed store.
@@ -115,7 +119,7 @@ async def shut_down(
     if not await _within(core.stop(), deadline - SCHEDULER_STOP_SECONDS, "delivering"):
         # The deliveries were cancelled mid-stop; stopping again ends the scheduler.
         await _within(core.stop(), deadline, "stopping the scheduler")
-    await _finish_other_tasks(deadline)
+    await _finish_other_tasks(deadline, spare={asyncio.current_task(), *spare})
     core.close()
 
 
@@ -129,11 +133,11 @@ async def _within(step: Awaitable[None], deadline: float, what: str) -> bool:
         return False
 
 
-async def _finish_other_tasks(deadline: float) -> None:
-    """Wait for the loop's other tasks (commands acknowledged, their replies) until
-    ``deadline``; cancel what is left."""
+async def _finish_other_tasks(deadline: float, *, spare: Collection[object]) -> None:
+    """Wait for the loop's tasks but ``spare`` (commands acknowledged, their
+    replies) until ``deadline``; cancel what is left."""
     loop = asyncio.get_running_loop()
-    others = {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+    others = asyncio.all_tasks() - set(spare)
     if not others:
         return
     _, pending = await asyncio.wait(others, timeout=max(0.0, deadline - loop.time()))

@@ -29,6 +29,12 @@ from pathlib import Path
 
 import pytest
 
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.errors import StoreClosedError
+from paperpost.service import shut_down
+from tests.conftest import RecordingPlatform
 from tests.fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -172,3 +178,25 @@ def test_sigterm_after_acknowledged_subscribes_exits_0_with_all_stored(
             service.kill()
             service.wait()
     assert stored_subscriptions(data) == {channel_of(topic): [topic] for topic in topics}
+
+
+async def test_a_delivery_that_hangs_is_cut_off_and_the_store_still_closes(
+    core: Paperpost, platform: RecordingPlatform
+) -> None:
+    channel = ChannelKey.parse("console:local")  # the recording platform's
+    await core.handle(channel, "set top 3")
+    posting = asyncio.Event()
+
+    async def never_answers(digest: Digest, *, resume: bool) -> None:
+        posting.set()
+        await asyncio.Event().wait()  # a platform call that never returns
+
+    platform.post_digest = never_answers  # type: ignore[method-assign]
+    await core.start()
+    await core.run_due(channel)
+    await asyncio.wait_for(posting.wait(), 10)
+    # Bounded by the shutdown's own budget (here 2 s), not by the delivery.
+    test = asyncio.all_tasks()
+    await asyncio.wait_for(shut_down(core, [], None, seconds=2.0, spare=test), 10)
+    with pytest.raises(StoreClosedError):
+        core.channels.get(channel)
