@@ -129,29 +129,21 @@ def test_discord_invite_url_asks_discord_for_the_application(tmp_path: Path) -> 
     assert missing.returncode == 2 and "DISCORD_BOT_TOKEN" in missing.stderr
 
 
-@pytest.mark.parametrize(
-    ("record", "field"),
-    [
-        ({"days": [7]}, "days"),
-        ({"subscriptions": ["((("]}, "subscriptions"),
-        ({"top_n": 0}, "top_n"),
-        ({"paused": False}, "post_time"),
-    ],
-)
-def test_channels_import_refuses_a_bad_record_and_imports_nothing(
-    tmp_path: Path, record: dict[str, object], field: str
-) -> None:
+def test_channels_import_refuses_a_bad_record_and_imports_nothing(tmp_path: Path) -> None:
+    # Every field's refusals are in tests/test_channels_import.py; here, the CLI's answer.
     full = {
         "post_time": "09:00", "timezone": "UTC", "days": [0, 1, 2, 3, 4], "top_n": 5,
         "min_upvotes": 0, "threads": False, "paused": False, "paused_reason": None,
         "subscriptions": [],
     }  # fmt: skip
-    bad = record if record == {"paused": False} else {**full, **record}
-    document = {"version": 1, "channels": {"slack:T1:OK": full, "slack:T1:BAD": bad}}
+    document = {
+        "version": 1,
+        "channels": {"slack:T1:OK": full, "slack:T1:BAD": {**full, "days": [7]}},
+    }
     result = paperpost("channels", "import", "-", data=tmp_path, stdin=json.dumps(document))
     assert result.returncode == 2, result.stderr
     line = result.stderr.strip()
-    assert "\n" not in line and "slack:T1:BAD" in line and repr(field) in line, line
+    assert "\n" not in line and "slack:T1:BAD" in line and "'days'" in line, line
     assert "slack:T1" not in paperpost("channels", "list", data=tmp_path).stdout
 
 
