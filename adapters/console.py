@@ -11,11 +11,11 @@ import asyncio
 import sys
 from typing import TextIO
 
-from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import CONSOLE_CHANNEL
 from paperpost.bot.channels.plain_text import paper_line
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.ports import Core
 
 CONSOLE_USER = "you"
 
@@ -50,11 +50,11 @@ class ConsolePlatform:
         print(render_digest(digest), file=self._out or sys.stdout, flush=True)
 
     async def aclose(self) -> None:
-        """Nothing to release."""
+        """Nothing to release: the terminal is not ours to close."""
 
 
 async def serve_console(
-    core: Paperpost, *, stdin: TextIO | None = None, out: TextIO | None = None
+    core: Core, *, stdin: TextIO | None = None, out: TextIO | None = None
 ) -> None:
     """Answer each line of ``stdin`` until end of input."""
     stdin = stdin or sys.stdin

@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.grammar import Command, parse_command
-from paperpost.bot.channels.handlers import CommandHandlers
+from paperpost.bot.channels.handlers import CommandHandlers, paper_named
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.registry import ChannelRegistry
-from paperpost.bot.channels.replies import Reply, error
+from paperpost.bot.channels.replies import Reply, apology, error
 from paperpost.bot.channels.settings import ChannelSettings
 from paperpost.bot.config import Config
 from paperpost.bot.delivery.digest import DayMatcher, Digest, DigestEntry, build_digest
@@ -31,10 +31,11 @@ from paperpost.bot.delivery.ledger import DeliveryState, Ledger, LedgerEntry
 from paperpost.bot.delivery.outbox import Delivery, Outbox, Outcome
 from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time, previous_fire_time
 from paperpost.bot.errors import UserError
+from paperpost.bot.papers.model import Paper
 from paperpost.bot.papers.refresh import DayRefresher, PaperSource
 from paperpost.bot.papers.snapshot import BundledSnapshot
-from paperpost.bot.papers.sync import sync_days
-from paperpost.bot.ports import Platform
+from paperpost.bot.papers.sync import SyncReport, sync_days
+from paperpost.bot.ports import ClosableSource, Health, Platform
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Paperpost:
     ) -> None:
         self.store = store
         self.library = library
+        self.source = source
         self.channels = ChannelRegistry(store)
         self.ledger = Ledger(store)
         self.clock = clock
@@ -86,12 +88,18 @@ class Paperpost:
 
     @classmethod
     async def open(
-        cls, config: Config, *, source: PaperSource | None = None, **kwargs: object
+        cls,
+        config: Config,
+        *,
+        source: PaperSource | None = None,
+        fill_empty: bool = True,
+        **kwargs: object,
     ) -> Paperpost:
-        """Open the store in ``config.data_dir``; an empty one gets the bundled snapshot."""
+        """Open the store in ``config.data_dir``; an empty one gets the bundled snapshot
+        (unless ``fill_empty`` is False: read-only CLI commands say it is empty instead)."""
         store = Store(config.data_dir)
         library = await asyncio.to_thread(PaperLibrary, store)
-        if library.paper_count() == 0:
+        if fill_empty and library.paper_count() == 0:
             snapshot = BundledSnapshot()
             await sync_days(snapshot, library, snapshot.days())
         if source is None:
@@ -119,16 +127,8 @@ class Paperpost:
             return await asyncio.to_thread(self.handlers.run, channel, command)
         except UserError as exc:
             return error(str(exc))
-        except Exception:
-            incident = secrets.token_hex(4)
-            log.exception(
-                "command failed",
-                extra={"channel": str(channel), "command": command.name, "incident": incident},
-            )
-            return error(
-                f"Sorry, something went wrong on my side (error id {incident}). "
-                "Please try again; if it keeps failing, quote this id to whoever runs Paperpost."
-            )
+        except Exception as exc:
+            return apology(exc, command=command.name, channel=str(channel))
 
     def _settings_changed(self, channel: ChannelKey, settings: ChannelSettings) -> None:
         # Handlers run in a worker thread; the scheduler lives on the loop.
@@ -313,3 +313,37 @@ class Paperpost:
             )
             for channel in channels
         ]
+
+    # -- for the command line and the HTTP server ----------------------------------
+    async def aclose(self) -> None:
+        """``close()``, after the paper source's connections (when it has any)."""
+        try:
+            if isinstance(self.source, ClosableSource):
+                await self.source.aclose()
+        finally:
+            self.close()
+
+    def health(self) -> Health:
+        latest = self.library.latest_day()
+        return Health(self.library.paper_count(), latest, self.scheduler.job_count())
+
+    def search(self, query: str, *, limit: int) -> list[Paper]:
+        return self.library.search(query, limit=limit)
+
+    def paper(self, reference: str) -> Paper | None:
+        return paper_named(self.library, reference)
+
+    async def sync(
+        self, days: Sequence[date], *, on_day: Callable[[date, int], None] | None = None
+    ) -> SyncReport:
+        """Fetch ``days`` from the paper source into the store and index."""
+        return await sync_days(self.source, self.library, days, on_day=on_day)
+
+    def channel_list(self) -> list[tuple[ChannelKey, ChannelSettings]]:
+        return self.channels.all()
+
+    def export_channels(self) -> dict[str, Any]:
+        return self.channels.export()
+
+    def import_channels(self, data: Any) -> list[ChannelKey]:
+        return self.channels.import_(data)

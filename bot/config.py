@@ -1,12 +1,34 @@
-"""Configuration from the environment. Secrets are read here and nowhere else,
-kept out of ``repr`` (so they cannot reach a log line), and never stored."""
+"""Configuration from the environment, read here and nowhere else.
+
+Secrets are kept out of ``repr`` (so they cannot reach a log line) and never
+stored. A value that does not parse is a ``ConfigError`` naming the variable
+and what it expects, never a traceback.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TypeVar
+
+from paperpost.bot.errors import UserError
+
+T = TypeVar("T")
+
+HF_ENDPOINT = "https://huggingface.co"
+HOST = "127.0.0.1"
+PORT = 3000
+SLACK_API_URL = "https://slack.com/api/"
+SLACK_POSTS_PER_SECOND = 10.0
+DISCORD_API_URL = "https://discord.com/api/v10"
+
+LogFormat = Literal["text", "json"]
+
+
+class ConfigError(UserError):
+    """An environment variable whose value does not parse; the text names it."""
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -14,11 +36,32 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "paperpost"
 
 
-HF_ENDPOINT = "https://huggingface.co"
-HOST = "127.0.0.1"
-PORT = 3000
-SLACK_API_URL = "https://slack.com/api/"
-DISCORD_API_URL = "https://discord.com/api/v10"
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise ValueError
+    return int(text)
+
+
+def _rate(text: str) -> float:
+    rate = float(text)
+    if not 0 < rate < float("inf"):  # also refuses nan
+        raise ValueError
+    return rate
+
+
+def _snowflake(text: str) -> int:
+    if not text.isdigit():
+        raise ValueError
+    return int(text)
+
+
+def _log_format(text: str) -> LogFormat:
+    value = text.lower()
+    if value == "json":
+        return "json"
+    if value == "text":
+        return "text"
+    raise ValueError
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,36 +75,54 @@ class Config:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = SLACK_API_URL
-    slack_posts_per_second: float = 10.0  # this workspace's chat.postMessage allowance
+    slack_posts_per_second: float = SLACK_POSTS_PER_SECOND  # the workspace's post allowance
     discord_bot_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DISCORD_API_URL
     discord_gateway_url: str | None = None
     discord_guild_id: int | None = None
+    log_format: LogFormat = "text"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Read every setting; ``ConfigError`` on the first value that does not parse."""
         env = os.environ if env is None else env
 
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
             return value or None
 
-        guild = get("DISCORD_GUILD_ID")
+        def parsed(name: str, parse: Callable[[str], T], default: T, expects: str) -> T:
+            text = get(name)
+            if text is None:
+                return default
+            try:
+                return parse(text)
+            except ValueError:
+                raise ConfigError(f"{name}={text!r} is not valid: expected {expects}") from None
+
         return cls(
             data_dir=Path(get("PAPERPOST_DATA_DIR") or default_data_dir(env)),
             hf_endpoint=(get("HF_ENDPOINT") or HF_ENDPOINT).rstrip("/"),
             hf_token=get("HF_TOKEN"),
             host=get("PAPERPOST_HOST") or HOST,
-            port=int(get("PORT") or PORT),
+            port=parsed("PORT", _port, PORT, "a port number from 0 to 65535"),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_api_url=get("SLACK_API_URL") or SLACK_API_URL,
-            slack_posts_per_second=float(get("SLACK_POSTS_PER_SECOND") or 10.0),
+            slack_posts_per_second=parsed(
+                "SLACK_POSTS_PER_SECOND",
+                _rate,
+                SLACK_POSTS_PER_SECOND,
+                "a number of posts per second above 0, e.g. 10",
+            ),
             discord_bot_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DISCORD_API_URL).rstrip("/"),
             discord_gateway_url=get("DISCORD_GATEWAY_URL"),
-            discord_guild_id=int(guild) if guild and guild.isdigit() else None,
+            discord_guild_id=parsed(
+                "DISCORD_GUILD_ID", _snowflake, None, "a server id (digits only)"
+            ),
+            log_format=parsed("PAPERPOST_LOG_FORMAT", _log_format, "text", "text or json"),
         )
 
     @property

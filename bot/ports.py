@@ -1,9 +1,19 @@
-"""The contract every platform adapter fulfils for delivery (the outbox's port)."""
+"""The contracts between the core and the adapters around it.
+
+``Core``: what every adapter (Slack, Discord, console) may ask of the core.
+``Platform``: what every adapter fulfils for delivery (the outbox's port).
+``Health``: what the core reports to ``/healthz``.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol, runtime_checkable
 
+from paperpost.bot.channels.grammar import Command
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest
 
 
@@ -19,8 +29,42 @@ class Platform(Protocol):
     parts (the process died, or a part failed): the adapter first looks for
     this digest's parts among the channel's recent messages, by the marker it
     puts on each digest message, and posts only the missing ones.
+
+    ``aclose`` releases what the platform holds (HTTP sessions); the composition
+    root calls it once, after the last post. A platform holding nothing makes it
+    a no-op.
     """
 
     name: str
 
     async def post_digest(self, digest: Digest, *, resume: bool) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Core(Protocol):
+    """What adapters need from ``bot.app.Paperpost``: commands in, replies out
+    (``handle`` a typed line, or ``execute`` a command built from typed options;
+    neither raises), and a place to register their delivery platform."""
+
+    def register_platform(self, platform: Platform) -> None: ...
+
+    async def handle(self, channel: ChannelKey, text: str, *, user: str | None = None) -> Reply: ...
+
+    async def execute(
+        self, channel: ChannelKey, command: Command, *, user: str | None = None
+    ) -> Reply: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    papers: int
+    latest_day: date | None
+    scheduled_channels: int
+
+
+@runtime_checkable
+class ClosableSource(Protocol):
+    """A paper source holding connections (the Hugging Face client)."""
+
+    async def aclose(self) -> None: ...

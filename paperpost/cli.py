@@ -12,26 +12,26 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from paperpost.bot.catalog.library import PaperLibrary
-from paperpost.bot.catalog.query import parse_query
-from paperpost.bot.catalog.store import Store
+from tqdm import tqdm
+
+from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.plain_text import paper_detail, paper_list
-from paperpost.bot.channels.registry import ChannelRegistry
 from paperpost.bot.config import Config
 from paperpost.bot.errors import PaperpostError, UserError
 from paperpost.bot.papers.model import Paper
 from paperpost.bot.papers.snapshot import BundledSnapshot
-from paperpost.bot.papers.sync import days_in_range, sync_days
+from paperpost.bot.papers.sync import days_in_range
 from paperpost.logs import configure_logging
-from paperpost.progress import ProgressBar
 
+T = TypeVar("T")
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
 
@@ -136,34 +136,34 @@ def _config(args: argparse.Namespace) -> Config:
     return replace(config, data_dir=args.data_dir) if args.data_dir else config
 
 
-def _source(args: argparse.Namespace, config: Config) -> Any:
-    if args.offline:
-        return BundledSnapshot()
-    from paperpost.bot.papers.huggingface import HuggingFaceSource
+@asynccontextmanager
+async def opened(
+    args: argparse.Namespace, config: Config, *, fill_empty: bool = True
+) -> AsyncIterator[Paperpost]:
+    """The core on ``config.data_dir``, always closed after; ``--offline`` makes the
+    bundled snapshot its paper source."""
+    source = BundledSnapshot() if args.offline else None
+    core = await Paperpost.open(config, source=source, fill_empty=fill_empty)
+    try:
+        yield core
+    finally:
+        await core.aclose()
 
-    return HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token)
 
-
-async def load_snapshot(library: PaperLibrary) -> None:
-    """Fill an empty library from the bundled snapshot."""
-    snapshot = BundledSnapshot()
-    await sync_days(snapshot, library, snapshot.days())
-
-
-def _open_library(args: argparse.Namespace) -> PaperLibrary:
-    library = PaperLibrary(Store(_config(args).data_dir))
-    if library.paper_count() == 0:
-        if not args.offline:
+@asynccontextmanager
+async def opened_with_papers(args: argparse.Namespace, config: Config) -> AsyncIterator[Paperpost]:
+    """For read-only commands: an empty store is an error unless ``--offline``
+    (which fills it from the bundled snapshot)."""
+    async with opened(args, config, fill_empty=args.offline) as core:
+        if core.health().papers == 0:
             raise UserError(
                 "no papers stored yet: run 'paperpost sync --since YYYY-MM-DD', "
                 "or add --offline to use the bundled snapshot"
             )
-        asyncio.run(load_snapshot(library))
-    return library
+        yield core
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
-    config = _config(args)
+def cmd_sync(args: argparse.Namespace, config: Config) -> int:
     if args.date:
         days = [args.date]
     else:
@@ -171,28 +171,30 @@ def cmd_sync(args: argparse.Namespace) -> int:
             days = days_in_range(args.since, args.until or datetime.now(UTC).date())
         except ValueError as exc:
             raise UserError(str(exc)) from None
-    library = PaperLibrary(Store(config.data_dir))
-    bar = ProgressBar(total=len(days)) if len(days) > 1 else None
 
     async def run() -> Any:
-        source = _source(args, config)
-        try:
-            return await sync_days(source, library, days, on_day=bar.advance if bar else None)
-        finally:
-            await source.aclose()
+        async with opened(args, config, fill_empty=False) as core:
+            with tqdm(total=len(days), unit="day", disable=len(days) < 2) as bar:
+
+                def advance(day: date, papers: int) -> None:
+                    bar.set_postfix_str(f"{day.isoformat()} {papers:>3} papers", refresh=False)
+                    bar.update()
+
+                return await core.sync(days, on_day=advance)
 
     report = asyncio.run(run())
-    if bar:
-        bar.finish()
     print(f"synced {len(report.synced)} day(s), {report.papers} paper(s)")
     for day, reason in report.failed:
         print(f"failed {day}: {reason}", file=sys.stderr)
     return EXIT_FAILURE if report.failed else 0
 
 
-def cmd_search(args: argparse.Namespace) -> int:
-    library = _open_library(args)
-    papers = library.search(" ".join(args.query), limit=args.limit)
+def cmd_search(args: argparse.Namespace, config: Config) -> int:
+    async def run() -> list[Paper]:
+        async with opened_with_papers(args, config) as core:
+            return core.search(" ".join(args.query), limit=args.limit)
+
+    papers = asyncio.run(run())
     if args.json:
         print(json.dumps([paper_summary_json(p) for p in papers], indent=2, ensure_ascii=False))
     elif papers:
@@ -202,13 +204,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    library = _open_library(args)
-    is_paper_ref = parse_query(args.paper).paper_id is not None
-    papers = library.search(args.paper, limit=1) if is_paper_ref else []
-    if not papers:
+def cmd_show(args: argparse.Namespace, config: Config) -> int:
+    async def run() -> Paper | None:
+        async with opened_with_papers(args, config) as core:
+            return core.paper(args.paper)
+
+    paper = asyncio.run(run())
+    if paper is None:
         raise UserError(f"no stored paper matches '{args.paper}': give an arXiv id or paper URL")
-    paper = papers[0]
     if args.json:
         data = paper.to_json() | paper_summary_json(paper)
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -217,25 +220,25 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     from paperpost.demo import run_demo
 
     return run_demo()
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from paperpost.service import run_service
 
-    return asyncio.run(run_service(_config(args), offline=args.offline))
+    return asyncio.run(run_service(config, offline=args.offline))
 
 
-def cmd_digest(args: argparse.Namespace) -> int:
+def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     from paperpost.bot.delivery.outbox import Outcome
     from paperpost.service import post_digests_now
 
     deliveries = asyncio.run(
         post_digests_now(
-            _config(args),
+            config,
             offline=args.offline,
             day=args.date,
             channel=args.channel,
@@ -248,21 +251,21 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if any(d.outcome in failed for d in deliveries) else 0
 
 
-def cmd_channels(args: argparse.Namespace) -> int:
-    registry = ChannelRegistry(Store(_config(args).data_dir))
+def cmd_channels(args: argparse.Namespace, config: Config) -> int:
     if args.channels_command == "import":
         text = sys.stdin.read() if str(args.file) == "-" else _read(args.file)
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UserError(f"{args.file} is not JSON: {exc}") from None
-        keys = registry.import_(data)
+        keys = asyncio.run(_with_channels(args, config, lambda core: core.import_channels(data)))
         print(f"imported {len(keys)} channel(s)")
         return 0
     if args.channels_command == "export" or args.json:
-        print(json.dumps(registry.export(), indent=2, ensure_ascii=False))
+        exported = asyncio.run(_with_channels(args, config, Paperpost.export_channels))
+        print(json.dumps(exported, indent=2, ensure_ascii=False))
         return 0
-    for key, s in registry.all():
+    for key, s in asyncio.run(_with_channels(args, config, Paperpost.channel_list)):
         state = "paused" if s.paused else "active"
         print(
             f"{key}  {state}  {s.post_time:%H:%M} {s.timezone} {s.days_text()}  "
@@ -271,10 +274,16 @@ def cmd_channels(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_discord(args: argparse.Namespace) -> int:
+async def _with_channels(
+    args: argparse.Namespace, config: Config, work: Callable[[Paperpost], T]
+) -> T:
+    async with opened(args, config, fill_empty=False) as core:
+        return work(core)
+
+
+def cmd_discord(args: argparse.Namespace, config: Config) -> int:
     from paperpost.adapters.discord import fetch_application_id, invite_url
 
-    config = _config(args)
     if not config.discord_bot_token:
         raise UserError("set DISCORD_BOT_TOKEN (the bot token from the Developer Portal) first")
     application_id = asyncio.run(
@@ -300,9 +309,10 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(verbose=args.verbose)
     try:
-        return COMMANDS[args.command](args)
+        config = _config(args)
+        configure_logging(verbose=args.verbose, log_format=config.log_format)
+        return COMMANDS[args.command](args, config)
     except UserError as exc:
         print(f"paperpost: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -14,7 +14,6 @@ from pathlib import Path
 from paperpost.adapters.console import ConsolePlatform, render_reply
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import CONSOLE_CHANNEL
-from paperpost.bot.channels.plain_text import paper_list
 from paperpost.bot.config import Config
 from paperpost.bot.papers.snapshot import BundledSnapshot
 
@@ -31,15 +30,16 @@ async def _demo(data_dir: Path) -> None:
     core = await Paperpost.open(Config(data_dir=data_dir), source=snapshot)
     core.register_platform(ConsolePlatform())
     try:
-        latest = core.library.latest_day()
+        health = core.health()
+        latest = health.latest_day
         assert latest is not None, "the bundled snapshot is empty"
         days = snapshot.days()
         print(
-            f"Paperpost demo: {core.library.paper_count()} real papers from the bundled "
+            f"Paperpost demo: {health.papers} real papers from the bundled "
             f"snapshot ({days[0]} to {days[-1]}), no network, no tokens.\n"
         )
         print(f"== Top papers of {latest:%A %d %B %Y} ==")
-        print(paper_list(core.library.papers_on(latest)[:5]))
+        print(render_reply(await core.handle(CONSOLE_CHANNEL, "/papers top", user="you")))
         for line in SCRIPT:
             print(f"\n> {line}")
             print(render_reply(await core.handle(CONSOLE_CHANNEL, line, user="you")))
@@ -52,7 +52,7 @@ async def _demo(data_dir: Path) -> None:
             "DISCORD_BOT_TOKEN to serve a team (see README.md)."
         )
     finally:
-        core.close()
+        await core.aclose()
 
 
 def run_demo() -> int:

@@ -13,14 +13,14 @@ CORE_KEY = web.AppKey("core", Paperpost)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    core = request.app[CORE_KEY]
-    latest = core.library.latest_day()
+    health = request.app[CORE_KEY].health()
+    latest = health.latest_day
     return web.json_response(
         {
             "status": "ok",
-            "papers": core.library.paper_count(),
+            "papers": health.papers,
             "latest_day": latest.isoformat() if latest else None,
-            "scheduled_channels": core.scheduler.job_count(),
+            "scheduled_channels": health.scheduled_channels,
         }
     )
 

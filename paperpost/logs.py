@@ -1,13 +1,14 @@
 """Log set-up: one line per event, with the context fields the core attaches
 (``channel``, ``day``, ``error``…) appended as key=value, or JSON lines with
-PAPERPOST_LOG_FORMAT=json. Secrets never reach a record: the config keeps them
-out of its repr and the HTTP clients redact them."""
+PAPERPOST_LOG_FORMAT=json (read by bot/config.py). Secrets never reach a record:
+the config keeps them out of its repr and the HTTP clients redact them."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
+
+from paperpost.bot.config import LogFormat
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -39,9 +40,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(*, verbose: bool) -> None:
+def configure_logging(*, verbose: bool, log_format: LogFormat = "text") -> None:
     handler = logging.StreamHandler()
-    if os.environ.get("PAPERPOST_LOG_FORMAT", "").lower() == "json":
+    if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

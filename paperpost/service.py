@@ -34,12 +34,6 @@ class Runtime(Protocol):
     async def stop(self) -> None: ...
 
 
-class PostingPlatform(Platform, Protocol):
-    """A platform as ``digest`` uses it: post, then ``aclose()`` its connections."""
-
-    async def aclose(self) -> None: ...
-
-
 async def open_core(config: Config, *, offline: bool) -> Paperpost:
     return await Paperpost.open(config, source=BundledSnapshot() if offline else None)
 
@@ -157,9 +151,9 @@ async def _until_terminated() -> None:
     await stop.wait()
 
 
-async def posting_platforms(config: Config) -> list[PostingPlatform]:
+async def posting_platforms(config: Config) -> list[Platform]:
     """Platforms that post without serving slash commands (cron mode)."""
-    platforms: list[PostingPlatform] = [ConsolePlatform()]
+    platforms: list[Platform] = [ConsolePlatform()]
     if config.slack_enabled:
         from paperpost.adapters.slack import slack_platform
 

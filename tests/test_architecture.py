@@ -86,6 +86,29 @@ def test_only_the_core_constructs_its_stores() -> None:
     assert found == {}
 
 
+CORE_INTERNALS = {"library", "scheduler", "store", "channels", "ledger", "outbox", "handlers"}
+
+
+def test_the_outside_reads_the_core_through_its_facade() -> None:
+    """paperpost/ and adapters/ call the core's methods, never its parts (``core.library``)."""
+
+    def reaches_in(path: Path) -> list[str]:
+        return sorted(
+            f"{node.value.id}.{node.attr}"
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id == "core" and node.attr in CORE_INTERNALS
+        )  # fmt: skip
+
+    found = {
+        str(p.relative_to(ROOT)): reaches_in(p)
+        for folder in (ROOT / "adapters", ROOT / "paperpost")
+        for p in python_files(folder)
+        if reaches_in(p)
+    }
+    assert found == {}
+
+
 def test_the_walk_sees_every_core_module() -> None:
     assert len(python_files(BOT)) >= 30
     assert all(len(python_files(f)) >= 5 for f in INSTALLED)

@@ -51,6 +51,7 @@ def test_sync_pages_and_search_json(tmp_path: Path) -> None:
         )
     assert result.returncode == 0, result.stderr
     assert "synced 3 day(s), 50 paper(s)" in result.stdout  # the 50-item day, and two empty
+    assert "3/3" in result.stderr  # the progress bar
     found = paperpost("search", "model", "--json", "--limit", "3", data=tmp_path)
     assert found.returncode == 0
     items = json.loads(found.stdout)
@@ -75,6 +76,44 @@ def test_user_errors_are_one_line_exit_2(
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("search", "agents"),  # refused: the store is empty
+        ("search", "agents", "--offline"),
+        ("show", "9999.99999", "--offline"),  # refused: no such paper
+        ("show", "2608.19880", "--offline", "--json"),
+        ("search", "cat:cs.CL", "--offline"),  # refused: malformed
+        ("sync", "--date", "2026-08-21", "--offline"),
+        ("channels", "list"),
+        ("channels", "export"),
+    ],
+)
+def test_every_command_closes_the_core_it_opened(
+    tmp_path: Path, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperpost import cli
+    from paperpost.bot.app import Paperpost
+
+    opened, closed = [], []
+    real_open, real_close = Paperpost.open.__func__, Paperpost.close  # type: ignore[attr-defined]
+
+    async def counting_open(cls: type[Paperpost], *a: object, **kw: object) -> Paperpost:
+        core = await real_open(cls, *a, **kw)
+        opened.append(core)
+        return core
+
+    def counting_close(self: Paperpost) -> None:
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(Paperpost, "open", classmethod(counting_open))
+    monkeypatch.setattr(Paperpost, "close", counting_close)
+    status = cli.main([*args, "--data-dir", str(tmp_path)])
+    assert status in (0, 2)
+    assert len(opened) == 1 and closed == opened
 
 
 def test_console_run_then_digest_posts_once(tmp_path: Path) -> None:

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import shutil
 from datetime import time
+from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.grammar import Command, parse_command
 from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
+from paperpost.bot.channels.replies import APOLOGY_REF, Reply
+from paperpost.bot.channels.settings import (
+    SETTINGS,
+    ChannelSettings,
+    apply_setting,
+    setting_named,
+)
+from paperpost.bot.config import Config
 from paperpost.bot.errors import CommandError
+from paperpost.bot.papers.snapshot import BundledSnapshot
+from tests.scale import rounds
 
 SLACK = ChannelKey("slack", "T1", "C1")
 
@@ -141,10 +155,96 @@ async def test_mention_syntax_never_survives_into_a_saved_search(core: Paperpost
     assert "<!" not in reply.text and "@" not in reply.text
 
 
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+@pytest.fixture(scope="module")
+def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder the bundled snapshot already filled, copied for each example."""
+    folder = tmp_path_factory.mktemp("seeded") / "data"
+
+    async def seed() -> None:
+        core = await Paperpost.open(Config(data_dir=folder), source=BundledSnapshot())
+        core.close()
+
+    asyncio.run(seed())
+    return folder
+
+
+def test_any_line_gets_a_reply_never_an_exception(
+    seeded_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every line gets a reply, and never the error sink's apology: a crash turned
+    into "sorry (ref PP-…)" fails. A fresh core per example, so no example
+    depends on what an earlier one stored (and a failure replays alone)."""
+
+    async def ask(folder: Path, line: str) -> Reply:
+        core = await Paperpost.open(Config(data_dir=folder), source=BundledSnapshot())
+        try:
+            return await core.handle(SLACK, line)
+        finally:
+            core.close()
+
+    @settings(max_examples=rounds(small=40, full=300), deadline=None, database=None)
+    @given(line=st.text(max_size=300))
+    def one(line: str) -> None:
+        folder = tmp_path_factory.mktemp("example") / "data"
+        shutil.copytree(seeded_store, folder)
+        reply = asyncio.run(ask(folder, line))
+        assert reply.text or reply.papers
+        assert not APOLOGY_REF.search(reply.text), (line, reply.text)
+
+    one()
+
+
+@pytest.mark.parametrize(
+    ("line", "command", "changed"),
+    [
+        ("subscribe agents", "subscribe", True),
+        ("sub agents", "subscribe", False),  # already subscribed: nothing changed
+        ("set top 3", "set", True),
+        ("set top 99", "set", False),  # refused
+        ("pause", "pause", True),
+        ("pause", "pause", False),  # already paused
+        ("search agents", "search", False),
+        ("list", "list", False),
+        ("frobnicate", None, False),  # did not parse: no command ran
+    ],
 )
-@given(line=st.text(max_size=300))
-async def test_any_line_gets_a_reply_never_an_exception(core: Paperpost, line: str) -> None:
+async def test_a_reply_names_its_command_and_whether_it_changed_the_channel(
+    core: Paperpost, line: str, command: str | None, changed: bool
+) -> None:
+    if line in ("sub agents", "pause") and not changed:  # do it once first
+        await core.handle(SLACK, "subscribe agents" if line.startswith("sub") else line)
     reply = await core.handle(SLACK, line)
-    assert reply.text or reply.papers
+    assert (reply.command, reply.changed_channel) == (command, changed), reply.text
+    assert reply.changed_channel == (reply.announcement is not None)
+
+
+@pytest.mark.parametrize(
+    ("line", "canonical"),
+    [
+        ("set timezone Asia/Tokyo", Command("set", "Asia/Tokyo", "tz")),
+        ("set TZ Asia/Tokyo", Command("set", "Asia/Tokyo", "tz")),
+        ("set min_upvotes 3", Command("set", "3", "min-upvotes")),
+        ("set minupvotes 3", Command("set", "3", "min-upvotes")),
+    ],
+)
+async def test_setting_aliases_mean_their_setting(
+    core: Paperpost, line: str, canonical: Command
+) -> None:
+    assert parse_command(line) == canonical
+    reply = await core.handle(SLACK, line)
+    assert not reply.is_error, reply.text
+    assert reply.text == (await core.handle(SLACK, canonical_line(canonical))).text
+
+
+def canonical_line(command: Command) -> str:
+    return f"set {command.setting} {command.arg}"
+
+
+def test_every_setting_has_an_example_that_applies() -> None:
+    for setting in SETTINGS.values():
+        with pytest.raises(CommandError, match=rf"set {setting.name} {re.escape(setting.example)}"):
+            parse_command(f"set {setting.name}")
+        for alias in setting.aliases:
+            assert setting_named(alias) is setting
+        changed = apply_setting(ChannelSettings(), setting.name, setting.example)
+        assert setting.describe(changed)

@@ -121,3 +121,17 @@ def test_invite_url() -> None:
     # View Channel, Send Messages, Embed Links, Create Public Threads, Send in Threads
     assert granted.value == (1 << 10) | (1 << 11) | (1 << 14) | (1 << 35) | (1 << 38)
     assert granted == BOT_PERMISSIONS
+
+
+def test_the_admin_group_holds_exactly_the_commands_that_change_a_channel() -> None:
+    from paperpost.adapters.discord.command_tree import PaperCommands
+    from paperpost.bot.channels.grammar import CHANGES_CHANNEL, COMMAND_NAMES
+
+    commands = PaperCommands(core=None)  # type: ignore[arg-type]
+    admin = {c.name for c in commands.admin.commands}
+    public = {c.name for c in commands.papers.commands}
+    assert admin == CHANGES_CHANNEL
+    assert public == set(COMMAND_NAMES) - CHANGES_CHANNEL
+    assert for_discord("try /papers unsubscribe 1 or /papers set top 3, /papers list") == (
+        "try /papers-admin unsubscribe 1 or /papers-admin set top 3, /papers list"
+    )

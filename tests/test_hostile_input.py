@@ -3,8 +3,9 @@ translation layer and the real core.
 
 For every generated line, per adapter (Slack, Discord, console):
 
-- nothing raises, and nothing is swallowed either: a crash hidden by a
-  catch-all ("something went wrong", an incident id) fails the test;
+- nothing raises, and nothing is swallowed either: a crash turned into the
+  apology by the error sink (its ``(ref PP-…)`` id, which echoed user text
+  cannot produce) fails the test;
 - what the adapter would send carries no live mention: for Slack no ``<!…>``
   and no ``<…>`` except the acting user's ``<@U…>`` and ``<https://…|label>``
   links the adapter builds; for Discord no raw ``@everyone``/``@here``/role or
@@ -49,7 +50,7 @@ from paperpost.adapters.slack.slash_commands import SlashCommands
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.grammar import MAX_COMMAND_LENGTH, Command
 from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
-from paperpost.bot.channels.replies import Reply
+from paperpost.bot.channels.replies import APOLOGY_REF, Reply
 from paperpost.bot.channels.settings import MAX_SUBSCRIPTION_LENGTH, MAX_TOP_N
 from paperpost.bot.config import Config
 from paperpost.bot.papers.model import Paper
@@ -76,7 +77,7 @@ DISCORD_GUILD, DISCORD_CHANNEL, DISCORD_USER = (
 )
 SLACK_KEY = ChannelKey("slack", SLACK_TEAM, SLACK_CHANNEL)
 DISCORD_KEY = ChannelKey("discord", str(DISCORD_GUILD), str(DISCORD_CHANNEL))
-HIDDEN_CRASH = re.compile(r"something went wrong|incident|error id|\bref [0-9a-f]+", re.I)
+HIDDEN_CRASH = APOLOGY_REF  # the error sink's reference id: a swallowed crash
 OVERSIZE = "<!channel> @everyone " * 1_905  # 40,005 characters of hostile text
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from paperpost.adapters.slack import SlackPlatform, SlackRuntime, start_slack
 from paperpost.adapters.slack.slash_commands import INVITE_HINT
+from paperpost.bot.channels.grammar import Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.config import Config
@@ -58,6 +59,8 @@ class FakeCore:
             return Reply(
                 f"Subscribed. Preview with /papers search {text[10:]}",
                 announcement=f"subscribed this channel to “{text[10:]}”",
+                command="subscribe",
+                changed_channel=True,
             )
         return Reply("/papers search QUERY        search every paper seen")
 
@@ -67,6 +70,11 @@ class FakeCore:
     async def handle(self, channel: ChannelKey, text: str, *, user: str | None = None) -> Reply:
         self.calls.append((channel, text, user))
         return self.answer(text)
+
+    async def execute(
+        self, channel: ChannelKey, command: Command, *, user: str | None = None
+    ) -> Reply:
+        return await self.handle(channel, f"{command.name} {command.arg}".strip(), user=user)
 
 
 def config(api: FakeSlackAPI, tmp_path: Path, **changes: Any) -> Config:

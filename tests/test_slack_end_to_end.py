@@ -114,7 +114,8 @@ async def test_a_rate_limited_digest_waits_and_is_posted_once(
     api.fail("chat.postMessage", Fault.rate_limited(retry_after=900))  # too long to wait inline
     deliveries = await core.post_digests(day=DAY)
     assert [d.outcome for d in deliveries] == [Outcome.SENT]
-    assert len(outbox_sleeps.waits) == 1  # the outbox waited (it caps Retry-After), then resumed
+    # The outbox waited Retry-After, capped at its longest backoff (120 s), then resumed.
+    assert outbox_sleeps.waits == [120.0]
     assert len(digest_posts(api)) == 1
 
 

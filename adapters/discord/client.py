@@ -10,23 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 import discord
 import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from paperpost.adapters.discord.command_tree import Core, PaperCommands
+from paperpost.adapters.discord.command_tree import PaperCommands
 from paperpost.adapters.discord.delivery import DiscordPlatform
+from paperpost.bot.channels.replies import apology
 from paperpost.bot.config import Config
-from paperpost.bot.ports import Platform
+from paperpost.bot.ports import Core
 
 log = logging.getLogger(__name__)
-
-
-class CoreWithPlatforms(Core, Protocol):
-    def register_platform(self, platform: Platform) -> None: ...
 
 
 def point_at(api_url: str, gateway_url: str | None) -> None:
@@ -66,8 +63,7 @@ class PaperpostClient(discord.Client):
     async def _on_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        log.error("Discord command failed", exc_info=error)
-        text = "Sorry, that command failed on my side. Please try again later."
+        text = apology(error, platform="discord", channel=str(interaction.channel_id)).text
         with contextlib.suppress(discord.HTTPException):
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)
@@ -108,9 +104,7 @@ def _log_end(task: asyncio.Task[None]) -> None:
         log.error("Discord gateway connection ended", exc_info=task.exception())
 
 
-async def start_discord(
-    core: CoreWithPlatforms, config: Config, **client_options: Any
-) -> DiscordRuntime:
+async def start_discord(core: Core, config: Config, **client_options: Any) -> DiscordRuntime:
     """Log in, sync commands, register the platform, connect the gateway as a task.
 
     Raises ``discord.LoginFailure`` for a bad token (before any task exists).

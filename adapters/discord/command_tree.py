@@ -13,35 +13,28 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from functools import cache
-from typing import Protocol
 from zoneinfo import available_timezones
 
 import discord
 from discord import app_commands
 
 from paperpost.adapters.discord.render import CONTENT_MAX, markdown_text, render_reply
-from paperpost.bot.channels.grammar import MAX_COMMAND_LENGTH, Command
+from paperpost.bot.channels.grammar import CHANGES_CHANNEL, MAX_COMMAND_LENGTH, Command
 from paperpost.bot.channels.key import ChannelKey
-from paperpost.bot.channels.replies import Reply
+from paperpost.bot.channels.replies import apology
 from paperpost.bot.channels.settings import MAX_SUBSCRIPTION_LENGTH, MAX_TOP_N
+from paperpost.bot.ports import Core
 
 log = logging.getLogger(__name__)
 
-ADMIN_GROUP = "papers-admin"
-ADMIN_COMMANDS = ("subscribe", "unsubscribe", "pause", "resume", "set")
+ADMIN_GROUP = "papers-admin"  # the commands that change a channel (grammar.CHANGES_CHANNEL)
 # Discord choices are closed lists: the presets plus the common patterns.
 DAY_CHOICES = ("mon-fri", "daily", "mon,wed,fri", "tue,thu", "sat,sun",
                "mon", "tue", "wed", "thu", "fri", "sat", "sun")  # fmt: skip
-_ADMIN_MENTION = re.compile(r"/papers (" + "|".join(ADMIN_COMMANDS) + r")\b")
+_ADMIN_MENTION = re.compile(r"/papers (" + "|".join(sorted(CHANGES_CHANNEL)) + r")\b")
 NOT_IN_GUILD = "Paperpost works in server channels: use /papers there."
-APOLOGY = "Sorry, something went wrong on my side (ref {ref}). Please try again later."
-
-
-class Core(Protocol):
-    async def execute(
-        self, channel: ChannelKey, command: Command, *, user: str | None = None
-    ) -> Reply: ...
 
 
 def channel_key(interaction: discord.Interaction) -> ChannelKey | None:
@@ -106,10 +99,8 @@ class PaperCommands:
         user = str(interaction.user.id)
         try:
             reply = await self.core.execute(key, command, user=user)
-        except Exception:
-            ref = f"{interaction.id:x}"[-8:]
-            log.exception("command %s in %s failed (ref %s)", command, key, ref)
-            reply = Reply(APOLOGY.format(ref=ref), is_error=True)
+        except Exception as exc:  # the core never raises; this is the last line of defence
+            reply = apology(exc, command=command.name, platform="discord", channel=str(key))
         text = for_discord(reply.text)
         # Announce first, so the channel sees the change before the user's confirmation.
         if (
@@ -118,7 +109,7 @@ class PaperCommands:
             and not await self.announce(interaction, reply.announcement)
         ):
             text += "\n(I could not announce this in the channel: may I send messages here?)"
-        reply = Reply(text, reply.papers, reply.is_error, reply.announcement, reply.shareable)
+        reply = replace(reply, text=text)
         for message in render_reply(reply, code_block=code_block):
             await interaction.followup.send(
                 content=message.content or discord.utils.MISSING,

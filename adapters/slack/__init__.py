@@ -1,11 +1,12 @@
 """Slack adapter: ``/papers`` slash commands in, Block Kit digests and replies out.
 
-render.py    Digest/Reply → Block Kit messages within Slack's limits (pure)
-cards.py     one paper as mrkdwn;  escape.py  mrkdwn escaping, safe links
-client.py    AsyncWebClient with retries; Slack errors → DeliveryError
-platform.py  SlackPlatform: exactly-once digest posting (bot.ports.Platform)
-commands.py  Bolt listeners: /papers and "Share in channel"
-server.py    HTTP mode on aiohttp;  runtime.py  start_slack / slack_platform
+render.py          Digest/Reply → Block Kit messages within Slack's limits (pure)
+cards.py           one paper as mrkdwn;  escape.py  mrkdwn escaping, safe links
+client.py          AsyncWebClient with retries; Slack errors → DeliveryError
+delivery.py        SlackPlatform: exactly-once digest posting (bot.ports.Platform)
+pacer.py           chat.postMessage pacing per workspace and channel
+slash_commands.py  Bolt listeners: /papers and "Share in channel"
+server.py          HTTP mode on aiohttp;  runtime.py  start_slack / slack_platform
 """
 
 from paperpost.adapters.slack.client import build_client

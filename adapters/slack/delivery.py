@@ -54,9 +54,6 @@ class SlackPlatform:
 
     name = "slack"
 
-    async def aclose(self) -> None:
-        """Nothing to release: the Web API client opens a session per call."""
-
     def __init__(
         self,
         client: AsyncWebClient,
@@ -69,6 +66,9 @@ class SlackPlatform:
         self._sleep = sleep
         self.pacer = pacer or PostPacer(sleep=sleep)
         self._max_wait = max_wait
+
+    async def aclose(self) -> None:
+        """Nothing to release: the Slack client opens a session per call."""
 
     async def post_digest(self, digest: Digest, *, resume: bool) -> None:
         parts = render_digest(digest)

@@ -5,8 +5,12 @@ Slack allows about one message per second per channel (short bursts allowed)
 and a workspace-wide rate it does not publish. Every 429 costs at least a
 whole second (Retry-After is in whole seconds), so reacting to 429s alone
 wastes most of the allowance: measured in benchmarks/delivery.py, 25 % of the
-allowed rate without pacing, 99.8 % with it. Each post books its slot in order
-(a workspace token bucket plus per-channel spacing), so waiters never stampede.
+allowed rate without pacing, 99.8 % with it.
+
+Both limits are paced as token buckets, each kept as the time its next post
+is due (GCRA). A post first waits for its channel, and only then books a
+workspace slot: booking the workspace for a channel's later slot would hold
+every other channel behind that one channel's spacing.
 """
 
 from __future__ import annotations
@@ -14,10 +18,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 DEFAULT_RATE = 10.0  # posts per second per workspace; set SLACK_POSTS_PER_SECOND to yours
 CHANNEL_INTERVAL = 1.0  # Slack: about one message per second per channel
 CHANNEL_BURST = 3  # "short bursts allowed": a threads-mode digest's first replies
+
+
+@dataclass
+class _Schedule:
+    """A token bucket of ``1 / interval`` per second and ``burst`` tokens, as the
+    theoretical time of its next post (``due``)."""
+
+    interval: float
+    burst: float
+    due: float = float("-inf")
+
+    def book(self, now: float) -> float:
+        """The earliest time from ``now`` a post fits; books it."""
+        slot = max(now, self.due - (self.burst - 1) * self.interval)
+        self.due = max(self.due, slot) + self.interval
+        return slot
 
 
 class PostPacer:
@@ -35,18 +56,22 @@ class PostPacer:
         self.burst = burst
         self._sleep = sleep
         self._clock = clock
-        self._next = 0.0  # earliest time the workspace allows the next post
-        self._channel_slots: dict[str, list[float]] = {}  # recent slots per channel
+        self._workspace = _Schedule(self.interval, burst)
+        self._channels: dict[str, _Schedule] = {}
 
     async def wait(self, channel: str) -> None:
         """Sleep until ``channel`` may be posted to, and book that slot."""
+        schedule = self._channels.get(channel)
+        if schedule is None:
+            schedule = self._channels[channel] = _Schedule(CHANNEL_INTERVAL, CHANNEL_BURST)
+        before = schedule.due
         now = self._clock()
-        slot = max(self._next, now - (self.burst - 1) * self.interval)
-        recent = self._channel_slots.setdefault(channel, [])
-        if len(recent) >= CHANNEL_BURST:
-            slot = max(slot, recent[-CHANNEL_BURST] + CHANNEL_BURST * CHANNEL_INTERVAL)
-        self._next = slot + self.interval
-        recent.append(slot)
-        del recent[:-CHANNEL_BURST]
+        ready = schedule.book(now)
+        if ready > now:
+            await self._sleep(ready - now)
+        now = max(self._clock(), ready)  # ``ready`` when the sleep was not a real one
+        slot = self._workspace.book(now)
         if slot > now:
             await self._sleep(slot - now)
+        # The channel's post goes at ``slot``, maybe after ``ready``: count it from then.
+        schedule.due = max(schedule.due, max(before, slot) + CHANNEL_INTERVAL)

@@ -27,9 +27,10 @@ from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, sl
 from paperpost.adapters.slack.delivery import SlackPlatform
 from paperpost.adapters.slack.pacer import PostPacer
 from paperpost.adapters.slack.server import EVENTS_PATH, MAX_BODY, add_slack_routes, serve
-from paperpost.adapters.slack.slash_commands import Core, SlashCommands
+from paperpost.adapters.slack.slash_commands import SlashCommands
 from paperpost.bot.config import Config
 from paperpost.bot.errors import UserError
+from paperpost.bot.ports import Core
 
 log = logging.getLogger(__name__)
 

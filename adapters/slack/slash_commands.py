@@ -6,10 +6,10 @@ subscription, a setting) is also announced in the channel.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-import uuid
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -24,32 +24,15 @@ from paperpost.adapters.slack.render import (
 )
 from paperpost.bot.channels.grammar import parse_command
 from paperpost.bot.channels.key import ChannelKey
-from paperpost.bot.channels.replies import Reply
+from paperpost.bot.channels.replies import Reply, apology
 from paperpost.bot.errors import CommandError
-from paperpost.bot.ports import Platform
+from paperpost.bot.ports import Core
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/papers"
 INVITE_HINT = "Invite me with /invite @Paperpost so the digest can be posted here."
 NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
-# Re-running these on "Share" changes nothing; the core marks only search-like replies shareable.
-READ_ONLY = frozenset({"search", "show", "top", "preview", "why", "list", "settings", "help"})
-
-
-class Core(Protocol):
-    """What the adapter needs from ``bot.app.Paperpost``."""
-
-    def register_platform(self, platform: Platform) -> None: ...
-
-    async def handle(self, channel: ChannelKey, text: str, *, user: str | None = None) -> Reply: ...
-
-
-def _command_name(text: str) -> str | None:
-    try:
-        return parse_command(text).name
-    except CommandError:
-        return None
 
 
 def _with_hint(reply: Reply) -> Reply:
@@ -88,10 +71,8 @@ class SlashCommands:
         await ack()  # first, always: Slack shows an error after 3 s without it
         try:
             await self._answer(command, respond)
-        except Exception:  # the user must hear back even when Slack calls fail
-            incident = uuid.uuid4().hex[:8]
-            log.exception("/papers failed (incident %s)", incident)
-            sorry = Reply(f"Sorry, something went wrong (incident {incident}).", is_error=True)
+        except Exception as exc:  # the user must hear back even when Slack calls fail
+            sorry = apology(exc, platform="slack", channel=command.get("channel_id"))
             await _send(respond, render_reply(sorry), response_type="ephemeral")
 
     async def _answer(self, command: dict[str, Any], respond: Any) -> None:
@@ -100,7 +81,7 @@ class SlashCommands:
         channel = ChannelKey("slack", command["team_id"], channel_id)
         reply = await self.core.handle(channel, text, user=user)
         hint = False
-        if not reply.is_error and _command_name(text) == "subscribe":
+        if not reply.is_error and reply.command == "subscribe":
             hint = await bot_is_member(self.client, channel_id) is False
         if reply.announcement:
             posted = await self._announce(channel_id, user, reply.announcement, respond)
@@ -133,13 +114,19 @@ class SlashCommands:
             user = body["user"]["id"]
             team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
             channel = ChannelKey("slack", team, body["channel"]["id"])
-            if _command_name(value) not in READ_ONLY:
-                return  # a forged or stale button; re-running it could change things
-            reply = await self.core.handle(channel, value, user=user)
+            try:
+                command = parse_command(value)
+            except CommandError:
+                return  # a forged or stale button
+            if command.changes_channel:
+                return  # forged: the core only offers Share on replies that change nothing
+            reply = await self.core.execute(channel, command, user=user)
             if reply.is_error:
                 await _send(respond, render_reply(reply), replace_original=False)
                 return
             shared = render_shared(reply, user_id=user, command=f"{COMMAND} {value}")
             await _send(respond, shared, response_type="in_channel", replace_original=False)
-        except Exception:
-            log.exception("sharing a /papers result failed")
+        except Exception as exc:  # the user hears back; if Slack itself failed, the log has it
+            sorry = apology(exc, platform="slack", action="share")
+            with contextlib.suppress(*CALL_ERRORS):
+                await _send(respond, render_reply(sorry), replace_original=False)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paperpost.bot.channels.settings import SETTING_NAMES
+from paperpost.bot.channels.plain_text import echo
+from paperpost.bot.channels.settings import SETTING_NAMES, setting_named
 from paperpost.bot.errors import CommandError
 
 MAX_COMMAND_LENGTH = 2_000
@@ -16,6 +17,9 @@ COMMAND_NAMES = (
     "help", "search", "show", "top", "subscribe", "unsubscribe", "list", "settings", "set",
     "pause", "resume", "preview", "why",
 )  # fmt: skip
+# The commands that change a channel (subscriptions, settings, pause): Discord puts them
+# under /papers-admin, Slack's "Share in channel" never re-runs them.
+CHANGES_CHANNEL = frozenset({"subscribe", "unsubscribe", "set", "pause", "resume"})
 ALIASES = {
     "find": "search",
     "sub": "subscribe",
@@ -53,6 +57,10 @@ class Command:
     arg: str = ""  # the rest of the line: a query, an id, "week", "all", a setting's value
     setting: str | None = None  # for "set": one of SETTING_NAMES
 
+    @property
+    def changes_channel(self) -> bool:
+        return self.name in CHANGES_CHANNEL
+
 
 def parse_command(line: str) -> Command:
     """Parse one command line, with or without the leading ``/papers``."""
@@ -71,33 +79,23 @@ def parse_command(line: str) -> Command:
     rest = rest.strip()
     if name not in COMMAND_NAMES:
         raise CommandError(
-            f"unknown command '{_clip(word)}'. Commands: {', '.join(COMMAND_NAMES)}; "
+            f"unknown command {echo(word, 40)}. Commands: {', '.join(COMMAND_NAMES)}; "
             "try /papers help"
         )
     if name in NEEDS_ARGUMENT and not rest:
         raise CommandError(NEEDS_ARGUMENT[name])
     if name == "set":
-        setting, _, value = rest.partition(" ")
-        setting = setting.lower()
-        if setting not in SETTING_NAMES and setting not in ("timezone", "min_upvotes"):
+        word, _, value = rest.partition(" ")
+        setting = setting_named(word)
+        if setting is None:
             raise CommandError(
                 f"set what? use one of: {', '.join(SETTING_NAMES)}, e.g. /papers set time 08:30"
             )
         if not value.strip():
             raise CommandError(
-                f"set {setting} to what? e.g. /papers set {setting} {_EXAMPLE[setting]}"
+                f"set {setting.name} to what? e.g. /papers set {setting.name} {setting.example}"
             )
-        return Command("set", value.strip(), setting)
+        return Command("set", value.strip(), setting.name)
     if name == "top" and rest.lower() not in ("", "day", "week", "month"):
         raise CommandError("top takes week or month, e.g. /papers top week")
     return Command(name, rest)
-
-
-_EXAMPLE = {
-    "time": "08:30", "tz": "Europe/Berlin", "timezone": "Europe/Berlin", "top": "5",
-    "days": "mon-fri", "threads": "on", "min-upvotes": "10", "min_upvotes": "10",
-}  # fmt: skip
-
-
-def _clip(text: str, most: int = 40) -> str:
-    return text if len(text) <= most else text[: most - 1] + "…"

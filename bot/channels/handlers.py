@@ -11,23 +11,32 @@ from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.query import parse_query
 from paperpost.bot.channels.grammar import USAGE, Command
 from paperpost.bot.channels.key import ChannelKey
-from paperpost.bot.channels.plain_text import shorten
+from paperpost.bot.channels.plain_text import echo, shorten
 from paperpost.bot.channels.registry import ChannelRegistry
-from paperpost.bot.channels.replies import Reply
+from paperpost.bot.channels.replies import Reply, changed, error
 from paperpost.bot.channels.settings import (
     MAX_SUBSCRIPTION_LENGTH,
     MAX_SUBSCRIPTIONS,
+    SETTINGS,
     ChannelSettings,
     apply_setting,
 )
 from paperpost.bot.delivery.digest import DayMatcher, build_digest
 from paperpost.bot.delivery.ledger import Ledger
-from paperpost.bot.errors import CommandError
+from paperpost.bot.errors import CommandError, UserError
+from paperpost.bot.papers.model import Paper
 
 SEARCH_RESULTS = 5
 PREVIEW_DAYS = 5
 
 SettingsListener = Callable[[ChannelKey, ChannelSettings], None]
+
+
+def paper_named(library: PaperLibrary, reference: str) -> Paper | None:
+    """The stored paper an arXiv id or URL names; ``QueryError`` when malformed."""
+    query = parse_query(reference)
+    found = library.search(query, limit=1) if query.paper_id else []
+    return found[0] if found else None
 
 
 class CommandHandlers:
@@ -49,8 +58,14 @@ class CommandHandlers:
         self._next_post = next_post
 
     def run(self, channel: ChannelKey, command: Command) -> Reply:
-        handler = getattr(self, "do_" + command.name)
-        return handler(channel, command)
+        """The reply to ``command``, stamped with its name; a ``UserError`` becomes
+        an error reply. Anything else propagates to the core's error sink."""
+        handler: Callable[[ChannelKey, Command], Reply] = getattr(self, "do_" + command.name)
+        try:
+            reply = handler(channel, command)
+        except UserError as exc:
+            return error(str(exc), command=command.name)
+        return replace(reply, command=command.name)
 
     def _save(self, channel: ChannelKey, settings: ChannelSettings) -> None:
         self._channels.save(channel, settings)
@@ -75,14 +90,13 @@ class CommandHandlers:
         )
 
     def do_show(self, channel: ChannelKey, command: Command) -> Reply:
-        query = parse_query(command.arg)
-        papers = self._library.search(query, limit=1) if query.paper_id else []
-        if not papers:
+        paper = paper_named(self._library, command.arg)
+        if paper is None:
             raise CommandError(
-                f"no paper '{shorten(command.arg, 60)}' is stored: give an arXiv id like "
+                f"no paper {echo(command.arg)} is stored: give an arXiv id like "
                 "2608.19880 or a paper URL, or search with /papers search"
             )
-        return Reply(text="", papers=(papers[0],), shareable=True)
+        return Reply(text="", papers=(paper,), shareable=True)
 
     def do_top(self, channel: ChannelKey, command: Command) -> Reply:
         latest = self._library.latest_day()
@@ -185,8 +199,8 @@ class CommandHandlers:
             )
         self._save(channel, replace(settings, subscriptions=(*settings.subscriptions, query)))
         recent = self._recent_volume(query)
-        return Reply(
-            text=f"Subscribed to “{query}”. {recent} Digest at {settings.post_time:%H:%M} "
+        return changed(
+            f"Subscribed to “{query}”. {recent} Digest at {settings.post_time:%H:%M} "
             f"{settings.timezone} ({settings.days_text()}).",
             announcement=f"subscribed this channel to “{query}”",
         )
@@ -212,7 +226,7 @@ class CommandHandlers:
             wanted = arg if arg.isdigit() else str(parse_query(arg))
             if wanted not in subs:
                 raise CommandError(
-                    f"this channel has no saved search '{shorten(arg, 60)}': "
+                    f"this channel has no saved search {echo(arg)}: "
                     "see the numbers with /papers list"
                 )
             removed = [wanted]
@@ -221,32 +235,25 @@ class CommandHandlers:
         remaining = tuple(q for q in subs if q not in removed)
         self._save(channel, replace(settings, subscriptions=remaining))
         what = "all saved searches" if len(removed) > 1 else f"“{removed[0]}”"
-        return Reply(text=f"Removed {what}.", announcement=f"unsubscribed this channel from {what}")
+        return changed(f"Removed {what}.", announcement=f"unsubscribed this channel from {what}")
 
     def do_set(self, channel: ChannelKey, command: Command) -> Reply:
         assert command.setting is not None
         settings = apply_setting(self._channels.get(channel), command.setting, command.arg)
         self._save(channel, settings)
-        described = {
-            "time": f"the digest time to {settings.post_time:%H:%M} ({settings.timezone})",
-            "tz": f"the time zone to {settings.timezone}",
-            "timezone": f"the time zone to {settings.timezone}",
-            "top": f"the digest size to {settings.top_n} papers",
-            "days": f"the digest days to {settings.days_text()}",
-            "threads": f"threads {'on' if settings.threads else 'off'}",
-        }.get(command.setting, f"the minimum upvotes to {settings.min_upvotes}")
-        return Reply(text=f"Set {described}.", announcement=f"set {described}")
+        described = SETTINGS[command.setting].describe(settings)
+        return changed(f"Set {described}.", announcement=f"set {described}")
 
     def do_pause(self, channel: ChannelKey, command: Command) -> Reply:
         settings = self._channels.get(channel)
         if settings.paused:
             return Reply(text="The digest is already paused. /papers resume restarts it.")
         self._save(channel, replace(settings, paused=True, paused_reason=None))
-        return Reply(text="Paused the daily digest.", announcement="paused the daily digest")
+        return changed("Paused the daily digest.", announcement="paused the daily digest")
 
     def do_resume(self, channel: ChannelKey, command: Command) -> Reply:
         settings = self._channels.get(channel)
         if not settings.paused:
             return Reply(text="The digest is not paused.")
         self._save(channel, replace(settings, paused=False, paused_reason=None))
-        return Reply(text="Resumed the daily digest.", announcement="resumed the daily digest")
+        return changed("Resumed the daily digest.", announcement="resumed the daily digest")

@@ -19,6 +19,15 @@ def shorten(text: str, width: int) -> str:
     return textwrap.shorten(text, width=width, placeholder=" …") if len(text) > width else text
 
 
+def echo(text: str, most: int = 60) -> str:
+    """User text quoted back in a reply: one line, lower-cased, clipped, in quotes.
+
+    Lower-cased so an echo can never pass for a reference id (``PP-1A2B…``).
+    """
+    line = " ".join(text.lower().split())
+    return "'" + (line if len(line) <= most else line[: most - 1] + "…") + "'"
+
+
 def paper_line(rank: int, paper: Paper) -> str:
     org = f" · {paper.organization}" if paper.organization else ""
     return (

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import time
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from paperpost.bot.channels.plain_text import echo
 from paperpost.bot.errors import CommandError
 
 MAX_TOP_N = 20
@@ -16,7 +18,6 @@ MAX_SUBSCRIPTIONS = 25
 MAX_SUBSCRIPTION_LENGTH = 200
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_PRESETS = {"mon-fri": (0, 1, 2, 3, 4), "weekdays": (0, 1, 2, 3, 4), "daily": tuple(range(7))}
-SETTING_NAMES = ("time", "tz", "top", "days", "threads", "min-upvotes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ def parse_time(text: str) -> time:
             hour = hour % 12 + (12 if match[3].lower() == "pm" else 0)
         if hour < 24 and minute < 60:
             return time(hour, minute)
-    raise CommandError(f"'{text}' is not a time: use 24-hour HH:MM, e.g. set time 08:30")
+    raise CommandError(f"{echo(text)} is not a time: use 24-hour HH:MM, e.g. set time 08:30")
 
 
 @cache
@@ -104,7 +105,7 @@ def parse_timezone(text: str) -> str:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     raise CommandError(
-        f"'{text}' is not a time zone I know: use an IANA name such as Europe/Berlin, "
+        f"{echo(text)} is not a time zone I know: use an IANA name such as Europe/Berlin, "
         "America/New_York or Asia/Tokyo"
     )
 
@@ -118,7 +119,7 @@ def parse_days(text: str) -> tuple[int, ...]:
         ends = part.split("-")
         if len(ends) > 2 or any(e[:3] not in WEEKDAYS for e in ends):
             raise CommandError(
-                f"'{text}' is not a set of days: use mon-fri, daily, or a list like mon,wed,fri"
+                f"{echo(text)} is not a set of days: use mon-fri, daily, or a list like mon,wed,fri"
             )
         first, last = WEEKDAYS.index(ends[0][:3]), WEEKDAYS.index(ends[-1][:3])
         wraps = first > last  # fri-mon runs over the weekend
@@ -131,13 +132,13 @@ def parse_days(text: str) -> tuple[int, ...]:
 def parse_top_n(text: str) -> int:
     if text.strip().isdigit() and 1 <= int(text) <= MAX_TOP_N:
         return int(text)
-    raise CommandError(f"'{text}' is not a number of papers: use 1 to {MAX_TOP_N}")
+    raise CommandError(f"{echo(text)} is not a number of papers: use 1 to {MAX_TOP_N}")
 
 
 def parse_min_upvotes(text: str) -> int:
     if text.strip().isdigit() and int(text) <= 100_000:
         return int(text)
-    raise CommandError(f"'{text}' is not a number of upvotes: use a whole number, 0 or more")
+    raise CommandError(f"{echo(text)} is not a number of upvotes: use a whole number, 0 or more")
 
 
 def parse_on_off(text: str) -> bool:
@@ -146,23 +147,73 @@ def parse_on_off(text: str) -> bool:
         return True
     if value in ("off", "no", "false", "0"):
         return False
-    raise CommandError(f"'{text}' is not on or off: use set threads on, or set threads off")
+    raise CommandError(f"{echo(text)} is not on or off: use set threads on, or set threads off")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One ``set NAME VALUE`` setting: its names, an example value, how a value
+    applies, and how the result reads in a confirmation."""
+
+    name: str
+    aliases: tuple[str, ...]
+    example: str
+    apply: Callable[[ChannelSettings, str], ChannelSettings]
+    describe: Callable[[ChannelSettings], str]
+
+
+# The one table of settings and their aliases (the grammar, the handlers and the
+# Discord command tree all read it).
+SETTINGS = {
+    s.name: s
+    for s in (
+        Setting(
+            "time", (), "08:30",
+            lambda c, v: replace(c, post_time=parse_time(v)),
+            lambda c: f"the digest time to {c.post_time:%H:%M} ({c.timezone})",
+        ),
+        Setting(
+            "tz", ("timezone",), "Europe/Berlin",
+            lambda c, v: replace(c, timezone=parse_timezone(v)),
+            lambda c: f"the time zone to {c.timezone}",
+        ),
+        Setting(
+            "top", (), "5",
+            lambda c, v: replace(c, top_n=parse_top_n(v)),
+            lambda c: f"the digest size to {c.top_n} papers",
+        ),
+        Setting(
+            "days", (), "mon-fri",
+            lambda c, v: replace(c, days=parse_days(v)),
+            lambda c: f"the digest days to {c.days_text()}",
+        ),
+        Setting(
+            "threads", (), "on",
+            lambda c, v: replace(c, threads=parse_on_off(v)),
+            lambda c: f"threads {'on' if c.threads else 'off'}",
+        ),
+        Setting(
+            "min-upvotes", ("min_upvotes", "minupvotes"), "10",
+            lambda c, v: replace(c, min_upvotes=parse_min_upvotes(v)),
+            lambda c: f"the minimum upvotes to {c.min_upvotes}",
+        ),
+    )
+}  # fmt: skip
+SETTING_NAMES = tuple(SETTINGS)
+_BY_ALIAS = {alias: s for s in SETTINGS.values() for alias in (s.name, *s.aliases)}
+
+
+def setting_named(word: str) -> Setting | None:
+    """The setting a user's word names (any alias, any case), if any."""
+    return _BY_ALIAS.get(word.lower())
 
 
 def apply_setting(settings: ChannelSettings, name: str, value: str) -> ChannelSettings:
     """A copy of ``settings`` with one setting changed; CommandError on a bad value."""
-    if name == "time":
-        return replace(settings, post_time=parse_time(value))
-    if name in ("tz", "timezone"):
-        return replace(settings, timezone=parse_timezone(value))
-    if name == "top":
-        return replace(settings, top_n=parse_top_n(value))
-    if name == "days":
-        return replace(settings, days=parse_days(value))
-    if name == "threads":
-        return replace(settings, threads=parse_on_off(value))
-    if name in ("min-upvotes", "min_upvotes", "minupvotes"):
-        return replace(settings, min_upvotes=parse_min_upvotes(value))
-    raise CommandError(
-        f"there is no setting '{name}': use one of {', '.join(SETTING_NAMES)} (e.g. set time 08:30)"
-    )
+    setting = setting_named(name)
+    if setting is None:
+        raise CommandError(
+            f"there is no setting {echo(name)}: use one of {', '.join(SETTING_NAMES)} "
+            "(e.g. set time 08:30)"
+        )
+    return setting.apply(settings, value)

@@ -6,7 +6,7 @@ connection errors, 429, 5xx) are retried with exponential backoff and jitter;
 429 honours ``Retry-After``. Anything else fails the whole day: a day is
 returned complete or not at all, so callers never store half a day.
 
-    async with HuggingFaceSource.from_env() as hf:
+    async with HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token) as hf:
         papers = await hf.fetch_day(date(2026, 5, 12))
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import re
 import time
@@ -82,8 +81,9 @@ class HuggingFaceSource:
         self._random = random.Random()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ, **kw: Any) -> HuggingFaceSource:
-        """Build from ``HF_ENDPOINT`` (default huggingface.co) and optional ``HF_TOKEN``."""
+    def from_env(cls, env: Mapping[str, str], **kw: Any) -> HuggingFaceSource:
+        """Build from ``HF_ENDPOINT`` and ``HF_TOKEN`` in ``env`` (a mapping the caller
+        passes: the process environment is read by ``bot.config`` only)."""
         kw.setdefault("endpoint", env.get("HF_ENDPOINT", "").strip() or DEFAULT_ENDPOINT)
         kw.setdefault("token", env.get("HF_TOKEN", "").strip() or None)
         return cls(**kw)

@@ -15,10 +15,23 @@ REST (under ``/api/v10``)
     ``GET /users/@me``, ``GET /oauth2/applications/@me``, ``PUT`` global and
     guild command sync, ``POST /interactions/{id}/{token}/callback``,
     ``POST|PATCH|GET|DELETE /webhooks/{app}/{token}[/messages/{id|@original}]``,
-    ``POST|GET /channels/{id}/messages`` (nonce + enforce_nonce dedup, and
-    Discord's message limits checked: 400/50035 when over), ``POST
+    ``POST|GET /channels/{id}/messages`` (GET honours ``limit``, 1 to 100,
+    default 50, and ``before``/``after``, newest first), ``POST
     /channels/{id}/messages/{mid}/threads`` (thread id = message id; 400/160004
     when it exists). Unknown channels answer 404/10003.
+
+What it refuses, as Discord does (``message_problems``)
+    400/50035 "Invalid Form Body" with Discord's per-field ``errors`` (a nonce
+    over 25 characters, an embed field with no name or value, a URL that is not
+    http(s), any size limit passed); 400/50006 "Cannot send an empty message"
+    (no embeds and content empty or only whitespace); a thread name outside 1 to
+    100 characters.
+
+Nonces
+    ``nonce`` + ``enforce_nonce`` returns the earlier message with that nonce
+    only while it is younger than ``nonce_window`` seconds (Discord: a few
+    minutes) on ``clock`` (a callable the test may drive); after that the
+    same nonce makes a new message, as on Discord.
 
 Faults
     ``fake.fail("POST", r"/channels/\\d+/messages", status=403, code=50013)``
@@ -30,7 +43,8 @@ Records
     ``fake.requests`` (every REST request: method, path, query, json),
     ``fake.identifies``, ``fake.callbacks`` (interaction responses),
     ``fake.followups``, ``fake.events`` (the order of protocol steps),
-    ``fake.messages[channel_id]`` (what a channel holds, oldest first),
+    ``fake.messages[channel_id]`` (what a channel holds, oldest first;
+    ``fake.post_as_user(channel_id, text)`` adds someone else's message),
     ``fake.commands[guild_id or None]`` (synced commands).
 """
 
@@ -40,6 +54,7 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +68,10 @@ GUILD_ID = 1200000000000000001
 CHANNEL_ID = 1300000000000000001
 USER_ID = 1400000000000000001
 EPHEMERAL = 64
+NONCE_MAX = 25
+NONCE_WINDOW = 300.0  # seconds; Discord says "a few minutes"
+HISTORY_DEFAULT, HISTORY_MAX = 50, 100
+THREAD_NAME_MAX = 100
 
 
 @dataclass
@@ -91,8 +110,59 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _field_error(code: str, message: str) -> dict[str, Any]:
+    return {"_errors": [{"code": code, "message": message}]}
+
+
+def _is_url(value: Any) -> bool:
+    # Discord takes http(s) (and attachment://) URLs; anything else is "not well formed".
+    return isinstance(value, str) and bool(
+        re.fullmatch(r"(https?://[^\s/$.?#][^\s]*|attachment://\S+)", value, re.IGNORECASE)
+    )
+
+
+def message_problems(payload: dict[str, Any]) -> dict[str, Any]:
+    """Discord's 50035 ``errors`` object for a message payload ({} when valid)."""
+    errors = _field_problems(payload)
+    if sizes := _size_problems(payload):
+        errors["_errors"] = [{"code": "BASE_TYPE_MAX_LENGTH", "message": p} for p in sizes]
+    return errors
+
+
 def embed_problems(payload: dict[str, Any]) -> list[str]:
-    """What real Discord would reject in a message payload (50035)."""
+    """The size limits of a message payload ([] when within them); the fake
+    server also refuses what ``message_problems`` finds."""
+    return _size_problems(payload)
+
+
+def _field_problems(payload: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, Any] = {}
+    nonce = payload.get("nonce")
+    if isinstance(nonce, str) and len(nonce) > NONCE_MAX:
+        errors["nonce"] = _field_error(
+            "NONCE_TYPE_TOO_LONG", "Must be 25 or fewer characters long."
+        )
+    bad_url = _field_error("URL_TYPE_INVALID_URL", "Not a well formed URL.")
+    required = _field_error("BASE_TYPE_REQUIRED", "This field is required")
+    for i, embed in enumerate(payload.get("embeds") or []):
+        found: dict[str, Any] = {}
+        if "url" in embed and not _is_url(embed["url"]):
+            found["url"] = bad_url
+        for part, key in (("thumbnail", "url"), ("image", "url"), ("author", "url"),
+                          ("author", "icon_url"), ("footer", "icon_url")):  # fmt: skip
+            value = (embed.get(part) or {}).get(key)
+            if value is not None and not _is_url(value):
+                found.setdefault(part, {})[key] = bad_url
+        for j, f in enumerate(embed.get("fields") or []):
+            missing = {k: required for k in ("name", "value") if not str(f.get(k) or "").strip()}
+            if missing:
+                found.setdefault("fields", {})[str(j)] = missing
+        if found:
+            errors.setdefault("embeds", {})[str(i)] = found
+    return errors
+
+
+def _size_problems(payload: dict[str, Any]) -> list[str]:
     problems = []
     content = payload.get("content") or ""
     if len(content) > 2000:
@@ -112,23 +182,42 @@ def embed_problems(payload: dict[str, Any]) -> list[str]:
         if len(fields) > 25:
             problems.append("more than 25 fields")
         for f in fields:
-            sizes.setdefault("field name", (0, 256))
-            if len(f["name"]) > 256 or len(f["value"]) > 1024 or not f["value"]:
+            name, value = f.get("name") or "", f.get("value") or ""
+            if len(name) > 256 or len(value) > 1024 or not value:
                 problems.append("field over limits")
-            total += len(f["name"]) + len(f["value"])
+            total += len(name) + len(value)
         for name, (size, limit) in sizes.items():
             if size > limit:
                 problems.append(f"{name} over {limit}")
             total += size
     if total > 6000:
         problems.append(f"embeds total {total} over 6000")
-    if not content and not embeds:
+    if not content.strip() and not embeds:
         problems.append("empty message")
     return problems
 
 
+def _refusal(payload: dict[str, Any]) -> web.Response | None:
+    """Discord's answer to a message it will not create, or None."""
+    if not (payload.get("content") or "").strip() and not payload.get("embeds"):
+        return _error(400, 50006, "Cannot send an empty message")
+    if errors := message_problems(payload):
+        return _json({"code": 50035, "message": "Invalid Form Body", "errors": errors}, 400)
+    return None
+
+
 class FakeDiscord:
-    def __init__(self, *, guild_id: int = GUILD_ID, channel_ids: tuple[int, ...] = (CHANNEL_ID,)):
+    def __init__(
+        self,
+        *,
+        guild_id: int = GUILD_ID,
+        channel_ids: tuple[int, ...] = (CHANNEL_ID,),
+        nonce_window: float = NONCE_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.nonce_window = nonce_window
+        self.clock = clock
+        self._created: dict[str, float] = {}  # message id -> clock() when created
         self.guild_id = guild_id
         self.channels: dict[int, dict[str, Any]] = {
             cid: {"id": str(cid), "type": 0, "guild_id": str(guild_id), "name": f"papers-{i}",
@@ -322,11 +411,13 @@ class FakeDiscord:
                         continue
                     fault.times -= 1
                     return _json(fault.body, fault.status, fault.headers)
-            return await self._route(request.method, path, body)
+            return await self._route(request.method, path, body, dict(request.query))
         finally:
             await self._notify()
 
-    async def _route(self, method: str, path: str, body: Any) -> web.Response:
+    async def _route(
+        self, method: str, path: str, body: Any, query: dict[str, str] | None = None
+    ) -> web.Response:
         if path == "/users/@me":
             return _json(self._bot_user())
         if path == "/oauth2/applications/@me":
@@ -353,13 +444,15 @@ class FakeDiscord:
             if channel_id not in self.messages:
                 return _error(404, 10003, "Unknown Channel")
             if method == "GET":
-                return _json(list(reversed(self.messages[channel_id]))[:100])
+                return self._history(channel_id, query)
             return self._create_message(channel_id, body)
         return _error(404, 0, f"fake has no route {method} {path}")
 
     def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        message_id = str(next(self._ids))
+        self._created[message_id] = self.clock()
         return {
-            "id": str(next(self._ids)), "channel_id": str(channel_id), "author": self._bot_user(),
+            "id": message_id, "channel_id": str(channel_id), "author": self._bot_user(),
             "content": body.get("content") or "", "embeds": body.get("embeds") or [],
             "timestamp": _now(), "edited_timestamp": None, "tts": False,
             "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
@@ -367,13 +460,37 @@ class FakeDiscord:
             "nonce": body.get("nonce"), "allowed_mentions": body.get("allowed_mentions"),
         }  # fmt: skip
 
+    def _history(self, channel_id: int, query: dict[str, str] | None) -> web.Response:
+        query = query or {}
+        try:
+            limit = int(query.get("limit", HISTORY_DEFAULT))
+            before, after = (int(query[k]) if k in query else None for k in ("before", "after"))
+        except ValueError:
+            return _error(400, 50035, "Invalid Form Body")
+        if not 1 <= limit <= HISTORY_MAX:
+            return _error(400, 50035, "Invalid Form Body")
+        held = self.messages[channel_id]  # oldest first
+        if before is not None:
+            held = [m for m in held if int(m["id"]) < before]
+        if after is not None:  # the messages just after ``after``
+            held = [m for m in held if int(m["id"]) > after][:limit]
+        return _json(list(reversed(held))[:limit])
+
+    def post_as_user(self, channel_id: int, content: str, *, user_id: int = USER_ID) -> None:
+        """Someone else's message in the channel (not the bot's)."""
+        message = self._message(channel_id, {"content": content})
+        message["author"] = {"id": str(user_id), "username": "ana", "discriminator": "0",
+                             "global_name": "Ana", "avatar": None}  # fmt: skip
+        self.messages[channel_id].append(message)
+
     def _create_message(self, channel_id: int, body: dict[str, Any]) -> web.Response:
-        if problems := embed_problems(body):
-            return _error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+        if (refused := _refusal(body)) is not None:
+            return refused
         nonce = body.get("nonce")
         if nonce and body.get("enforce_nonce"):
             for existing in self.messages[channel_id]:
-                if existing["nonce"] == nonce:
+                young = self.clock() - self._created[existing["id"]] < self.nonce_window
+                if existing["nonce"] == nonce and young:
                     return _json(existing)
         message = self._message(channel_id, body)
         self.messages[channel_id].append(message)
@@ -387,6 +504,11 @@ class FakeDiscord:
             return _error(400, 160004, "A thread has already been created for this message")
         if not any(int(m["id"]) == message_id for m in self.messages[channel_id]):
             return _error(404, 10008, "Unknown Message")
+        if not 1 <= len(str(body.get("name") or "").strip()) <= THREAD_NAME_MAX:
+            errors = {
+                "name": _field_error("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            }
+            return _json({"code": 50035, "message": "Invalid Form Body", "errors": errors}, 400)
         self.messages[message_id] = []
         meta = {"archived": False, "archive_timestamp": _now(), "locked": False,
                 "auto_archive_duration": body["auto_archive_duration"]}  # fmt: skip
@@ -427,8 +549,8 @@ class FakeDiscord:
         if token not in self._interactions:
             return _error(404, 10015, "Unknown Webhook")
         if method == "POST" and target is None:
-            if problems := embed_problems(body):
-                return _error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+            if (refused := _refusal(body)) is not None:
+                return refused
             message = self._message(0, body)
             self.followups.append({"token": token, **message})
             self.events.append("FOLLOWUP")

@@ -7,16 +7,25 @@ as slack_sdk sends ``chat.postMessage`` as JSON and most methods form-encoded)
     ``auth.test``, ``chat.postMessage``, ``conversations.history`` (newest
     first, ``limit``/``cursor`` paging, ``metadata`` only with
     ``include_all_metadata``), ``conversations.replies``, ``conversations.info``
-    (``is_member``), ``apps.connections.open`` (``api.socket_url``). Like
-    Slack, it refuses blocks over Block Kit's limits (``invalid_blocks``,
-    ``msg_blocks_too_long``; see ``block_kit_problems``). Unknown
+    (``is_member``), ``apps.connections.open`` (``api.socket_url``). Unknown
     methods answer ``{"ok": false, "error": "unknown_method"}``. A wrong bot
     token answers ``invalid_auth``.
 
-Channels
+What chat.postMessage refuses, as Slack does
+    ``invalid_blocks`` (unknown block, element or text object types, duplicate
+    or over-long ``block_id``s, empty text, Block Kit's limits; see
+    ``block_kit_problems``), ``msg_blocks_too_long``, ``msg_too_long`` (``text``
+    over 40,000 characters), ``invalid_thread_ts`` (``thread_ts`` that is not a
+    top-level message of that channel), ``invalid_metadata_format`` (metadata
+    without an ``event_type`` name or an object ``event_payload``).
+
+Channels and scopes
     Any channel id is a channel the bot is in, unless told otherwise:
-    ``api.not_member("C2")`` (posts get ``not_in_channel``, info says
-    ``is_member: false``) or ``api.missing("C3")`` (``channel_not_found``).
+    ``api.not_member("C2")`` (posts and history reads get ``not_in_channel``,
+    info says ``is_member: false``; ``api.join("C2")`` undoes it) or
+    ``api.missing("C3")`` (``channel_not_found``). The token holds every scope
+    in ``api.scopes``; ``api.revoke("channels:history")`` takes one away, and a
+    method needing it answers ``missing_scope`` with ``needed``/``provided``.
 
 Faults, queued per method: ``api.fail("chat.postMessage", Fault.rate_limited(2),
 Fault.server_error(posted=True), Fault.error("channel_not_found"))``. Each call
@@ -53,6 +62,7 @@ import hmac
 import itertools
 import json
 import random
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -67,6 +77,17 @@ BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 TEAM_ID = "T0TEST"
 BOT_USER_ID = "UBOT0001"
+TEXT_LIMIT = 40_000  # chat.postMessage ``text``: over it, msg_too_long
+# The bot scopes of slack/manifest.yaml (chat:write.public is left off there).
+SCOPES = frozenset({"commands", "chat:write", "channels:history", "groups:history",
+                    "channels:read", "groups:read"})  # fmt: skip
+# Scope a method needs, by the kind of channel (C public, G private).
+NEEDS = {
+    "chat.postMessage": ("chat:write", "chat:write"),
+    "conversations.history": ("channels:history", "groups:history"),
+    "conversations.replies": ("channels:history", "groups:history"),
+    "conversations.info": ("channels:read", "groups:read"),
+}
 
 
 @dataclass(frozen=True)
@@ -121,6 +142,7 @@ class FakeSlackAPI:
     _faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     _not_member: set[str] = field(default_factory=set)
     _missing: set[str] = field(default_factory=set)
+    scopes: set[str] = field(default_factory=lambda: set(SCOPES))
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -170,8 +192,14 @@ class FakeSlackAPI:
     def not_member(self, channel: str) -> None:
         self._not_member.add(channel)
 
+    def join(self, channel: str) -> None:
+        self._not_member.discard(channel)
+
     def missing(self, channel: str) -> None:
         self._missing.add(channel)
+
+    def revoke(self, *scopes: str) -> None:
+        self.scopes.difference_update(scopes)
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Every message in the channel, replies included, oldest first."""
@@ -240,6 +268,11 @@ class FakeSlackAPI:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method")
+        if (needed := self._needed_scope(method, params)) is not None:
+            provided = ",".join(sorted(self.scopes))
+            return web.json_response(
+                {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
+            )
         answer = handler(params)
         if method == "chat.postMessage" and self.post_latency and answer.get("ok"):
             self.unanswered += 1  # posted, not yet answered
@@ -248,6 +281,14 @@ class FakeSlackAPI:
             finally:
                 self.unanswered -= 1
         return web.json_response(answer)
+
+    def _needed_scope(self, method: str, params: dict[str, Any]) -> str | None:
+        """The scope the call lacks, or None."""
+        if method not in NEEDS:
+            return None
+        public, private = NEEDS[method]
+        needed = private if str(params.get("channel", "")).startswith("G") else public
+        return None if needed in self.scopes else needed
 
     def _channel_error(self, channel: str, *, posting: bool) -> str | None:
         if not channel or channel in self._missing:
@@ -304,11 +345,25 @@ class FakeSlackAPI:
             return {"ok": False, "error": error}
         if not params.get("text") and not params.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if len(params.get("text") or "") > TEXT_LIMIT:
+            return {"ok": False, "error": "msg_too_long"}
         blocks = params.get("blocks") or []
         blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
         if problems := block_kit_problems(blocks):
-            too_long = any("too long" in p for p in problems)
-            return {"ok": False, "error": "msg_blocks_too_long" if too_long else "invalid_blocks"}
+            too_long = any("too long in all" in p for p in problems)
+            if too_long:
+                return {"ok": False, "error": "msg_blocks_too_long"}
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        metadata = params.get("metadata")
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        if metadata is not None and not _valid_metadata(metadata):
+            return {"ok": False, "error": "invalid_metadata_format"}
+        thread_ts = params.get("thread_ts")
+        if thread_ts and not any(
+            m["ts"] == thread_ts and m.get("thread_ts", m["ts"]) == m["ts"]
+            for m in self._history[channel]
+        ):  # a reply's ts, or no message at all
+            return {"ok": False, "error": "invalid_thread_ts"}
         posted = self._post(params)
         return {"ok": True, "channel": channel, "ts": posted.ts, "message": {"ts": posted.ts}}
 
@@ -350,13 +405,35 @@ class FakeSlackAPI:
         return self._page(thread, params)
 
 
+def _valid_metadata(metadata: Any) -> bool:
+    """Message metadata as Slack takes it: an ``event_type`` name and an object payload."""
+    return (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and re.fullmatch(r"[A-Za-z0-9_]{1,255}", metadata["event_type"]) is not None
+        and isinstance(metadata.get("event_payload"), dict)
+    )
+
+
 def _error(code: str, status: int = 200) -> web.Response:
     return web.json_response({"ok": False, "error": code}, status=status)
 
 
-# -- Block Kit limits -----------------------------------------------------------------
+# -- Block Kit ------------------------------------------------------------------------
 LIMITS = {"blocks": 50, "section": 3_000, "header": 150, "context": 10, "button": 75,
-          "value": 2_000, "url": 3_000, "total_text": 12_000}  # fmt: skip
+          "value": 2_000, "url": 3_000, "total_text": 12_000, "block_id": 255,
+          "fields": 10, "field": 2_000}  # fmt: skip
+# Block types a message may hold, and the element types each place takes.
+MESSAGE_BLOCKS = {"section", "header", "context", "actions", "divider", "image",
+                  "rich_text", "markdown", "video", "file"}  # fmt: skip
+TEXT_TYPES = {"plain_text", "mrkdwn"}
+INTERACTIVE = {"button", "checkboxes", "datepicker", "datetimepicker", "multi_static_select",
+               "multi_external_select", "multi_users_select", "multi_conversations_select",
+               "multi_channels_select", "overflow", "radio_buttons", "static_select",
+               "external_select", "users_select", "conversations_select", "channels_select",
+               "timepicker", "workflow_button", "rich_text_input"}  # fmt: skip
+CONTEXT_ELEMENTS = TEXT_TYPES | {"image"}
+ACCESSORIES = INTERACTIVE | {"image"}
 
 
 def _texts(value: Any) -> list[str]:
@@ -368,6 +445,62 @@ def _texts(value: Any) -> list[str]:
     return []
 
 
+def _text_object(obj: Any, where: str, limit: int, *, plain: bool = False) -> list[str]:
+    if not isinstance(obj, dict) or obj.get("type") not in TEXT_TYPES:
+        return [f"{where}: not a text object"]
+    if plain and obj["type"] != "plain_text":
+        return [f"{where}: must be plain_text"]
+    text = obj.get("text")
+    if not isinstance(text, str) or not text:
+        return [f"{where}: empty text"]
+    return [f"{where}: text of {len(text)} chars"] if len(text) > limit else []
+
+
+def _block_problems(i: int, block: dict[str, Any]) -> list[str]:
+    kind, where = block.get("type"), f"block {i}"
+    if kind not in MESSAGE_BLOCKS:
+        return [f"{where}: unknown type {kind!r}"]
+    problems: list[str] = []
+    if kind == "section":
+        fields = block.get("fields") or []
+        if "text" in block or not fields:
+            problems += _text_object(block.get("text"), where, LIMITS["section"])
+        if len(fields) > LIMITS["fields"]:
+            problems.append(f"{where}: {len(fields)} fields")
+        for f in fields:
+            problems += _text_object(f, f"{where} field", LIMITS["field"])
+        accessory = block.get("accessory")
+        if accessory is not None and accessory.get("type") not in ACCESSORIES:
+            problems.append(f"{where}: unknown accessory {accessory.get('type')!r}")
+    elif kind == "header":
+        problems += _text_object(block.get("text"), where, LIMITS["header"], plain=True)
+    elif kind == "context":
+        elements = block.get("elements") or []
+        if not 1 <= len(elements) <= LIMITS["context"]:
+            problems.append(f"{where}: {len(elements)} context elements")
+        for e in elements:
+            if e.get("type") not in CONTEXT_ELEMENTS:
+                problems.append(f"{where}: unknown element {e.get('type')!r}")
+            elif e["type"] in TEXT_TYPES:
+                problems += _text_object(e, f"{where} element", LIMITS["section"])
+    elif kind == "actions":
+        elements = block.get("elements") or []
+        if not 1 <= len(elements) <= 25:
+            problems.append(f"{where}: {len(elements)} actions elements")
+        for e in elements:
+            if e.get("type") not in INTERACTIVE:
+                problems.append(f"{where}: unknown element {e.get('type')!r}")
+                continue
+            if e["type"] == "button":
+                problems += _text_object(e.get("text"), f"{where} button", LIMITS["button"],
+                                         plain=True)  # fmt: skip
+            if len(e.get("value", "")) > LIMITS["value"]:
+                problems.append(f"{where}: button value too long")
+            if len(e.get("url", "")) > LIMITS["url"]:
+                problems.append(f"{where}: button url too long")
+    return problems
+
+
 def block_kit_problems(blocks: list[dict[str, Any]]) -> list[str]:
     """What Slack would refuse in a message's blocks ([] when none)."""
     problems = []
@@ -375,32 +508,16 @@ def block_kit_problems(blocks: list[dict[str, Any]]) -> list[str]:
         problems.append(f"{len(blocks)} blocks")
     if sum(map(len, _texts(blocks))) > LIMITS["total_text"]:
         problems.append("blocks too long in all")
+    seen: set[str] = set()
     for i, block in enumerate(blocks):
-        kind = block.get("type")
-        if kind == "section":
-            text = (block.get("text") or {}).get("text", "")
-            if not text or len(text) > LIMITS["section"]:
-                problems.append(f"block {i}: section text of {len(text)} chars")
-        elif kind == "header":
-            text = block["text"]["text"]
-            if not text or len(text) > LIMITS["header"] or block["text"]["type"] != "plain_text":
-                problems.append(f"block {i}: header of {len(text)} chars")
-        elif kind == "context":
-            elements = block.get("elements") or []
-            if not 1 <= len(elements) <= LIMITS["context"]:
-                problems.append(f"block {i}: {len(elements)} context elements")
-            if any(len(e.get("text", "")) > LIMITS["section"] for e in elements):
-                problems.append(f"block {i}: context text too long")
-        elif kind == "actions":
-            for e in block.get("elements") or []:
-                if len(e["text"]["text"]) > LIMITS["button"]:
-                    problems.append(f"block {i}: button text too long")
-                if len(e.get("value", "")) > LIMITS["value"]:
-                    problems.append(f"block {i}: button value too long")
-                if len(e.get("url", "")) > LIMITS["url"]:
-                    problems.append(f"block {i}: button url too long")
-        elif kind != "divider":
-            problems.append(f"block {i}: unexpected type {kind}")
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in seen:
+                problems.append(f"block {i}: duplicate block_id {block_id!r}")
+            if not block_id or len(block_id) > LIMITS["block_id"]:
+                problems.append(f"block {i}: block_id of {len(block_id)} chars")
+            seen.add(block_id)
+        problems += _block_problems(i, block)
     return problems
 
 
