@@ -118,7 +118,7 @@ def _slow_counted_migration(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_in_process(folder: str) -> None:
-    with migrations.exclusive_lock(Path(folder)):
+    with migrations.exclusive_lock(Path(folder) / STORE_FILENAME):
         chain = (*migrations.MIGRATIONS, _slow_counted_migration)
         migrations.migrate(Path(folder) / STORE_FILENAME, migrations=chain)
 

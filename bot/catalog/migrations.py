@@ -29,7 +29,7 @@ from pathlib import Path
 from paperpost.bot.catalog import store_errors
 from paperpost.bot.errors import StoreError, StoreVersionError
 
-LOCK_FILENAME = "paperpost.sqlite.lock"
+LOCK_SUFFIX = ".lock"  # the lock file sits beside the store: paperpost.sqlite.lock
 LOCK_TIMEOUT = 30.0  # seconds to wait for another process's migration
 LOCK_POLL = 0.05
 
@@ -56,13 +56,13 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 @contextlib.contextmanager
-def exclusive_lock(data_dir: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the data folder's migration lock (``flock``), waiting at most ``timeout``."""
-    path = data_dir / LOCK_FILENAME
+def exclusive_lock(store: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the store's migration lock (``flock``), waiting at most ``timeout``."""
+    path = store.with_name(store.name + LOCK_SUFFIX)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise store_errors.from_os(path, exc) from exc
+        raise store_errors.from_os(store, exc) from exc
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -77,7 +77,7 @@ class Store:
                 f"cannot create the data folder {self.data_dir}: {exc.strerror}. "
                 "Set PAPERPOST_DATA_DIR to a writable folder."
             ) from exc
-        with migrations.exclusive_lock(self.data_dir):
+        with migrations.exclusive_lock(self.path):
             self._check_readable()
             self.schema_found = migrations.migrate(self.path)
         self._tables: dict[str, SqliteDict] = {}

@@ -35,10 +35,11 @@ def corrupt(path: Path, detail: str) -> StoreError:
     )
 
 
-def read_only(path: Path, code: str) -> StoreReadOnlyError:
+def read_only(path: Path, code: str, *, subject: str | None = None) -> StoreReadOnlyError:
     return StoreReadOnlyError(
-        f"the store {path} is read-only ({code}): Paperpost must write to {path.parent}; "
-        "make that folder writable, or set PAPERPOST_DATA_DIR to a writable copy of it."
+        f"{subject or f'the store {path}'} is read-only ({code}): Paperpost must be able to "
+        f"write {path}; make {path.parent} writable, or set PAPERPOST_DATA_DIR to a writable "
+        "copy of that folder."
     )
 
 
@@ -68,9 +69,9 @@ def from_sqlite(path: Path, exc: sqlite3.Error) -> StoreError:
 
 
 def from_os(path: Path, exc: OSError) -> StoreError:
-    """The StoreError for a failed file operation on ``path`` (the folder, a lock file)."""
+    """The StoreError for a failed file operation beside the store ``path`` (its lock file)."""
     number = exc.errno or 0
     code = errno.errorcode.get(number, str(number))
     if number in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return read_only(path, code)
+        return read_only(path, code, subject=f"the data folder {path.parent}")
     return StoreWriteError(f"cannot use {path}: {exc.strerror or exc} ({code})")
