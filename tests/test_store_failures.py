@@ -8,8 +8,10 @@ hanging the suite.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -219,3 +221,20 @@ def test_a_reader_busy_while_the_store_closes_ends_at_once(tmp_path: Path) -> No
     reader.join(DEADLINE + 1)
     assert not reader.is_alive()
     assert isinstance(caught[0], StoreClosedError)
+
+
+def test_digest_on_a_full_disk_exits_1_with_one_line(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(disk)]):
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
+        result = subprocess.run(
+            [sys.executable, "-m", "paperpost.cli", "digest", "--offline", "--date", "2026-08-21"],
+            env={**env, "PAPERPOST_DATA_DIR": str(disk)},
+            capture_output=True,
+            text=True,
+            timeout=60,  # a hang (sqlitedict's dead worker) fails here
+        )
+    assert result.returncode == 1
+    line = result.stderr.strip()
+    assert "\n" not in line and str(disk / STORE_FILENAME) in line and "ENOSPC" in line, line
