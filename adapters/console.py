@@ -15,7 +15,7 @@ from paperpost.bot.channels.key import CONSOLE_CHANNEL
 from paperpost.bot.channels.plain_text import paper_line
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest
-from paperpost.bot.ports import Core
+from paperpost.bot.ports import Core, PartGuard, no_guard
 
 CONSOLE_USER = "you"
 
@@ -46,7 +46,10 @@ class ConsolePlatform:
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+    async def post_digest(
+        self, digest: Digest, *, resume: bool, before_part: PartGuard = no_guard
+    ) -> None:
+        await before_part()  # one part: the whole digest
         print(render_digest(digest), file=self._out or sys.stdout, flush=True)
 
     async def aclose(self) -> None:

@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from crash_kill import FakeSlackThread  # noqa: E402
 
-import paperpost.bot.app as app_module  # noqa: E402
+import paperpost.bot.delivery.planner as app_module  # noqa: E402
 from paperpost.adapters.slack import slack_platform  # noqa: E402
 from paperpost.adapters.slack.delivery import EVENT_TYPE  # noqa: E402
 from paperpost.bot.app import Paperpost  # noqa: E402

@@ -103,12 +103,12 @@ async def main() -> None:
 
         small = keys[: min(1_000, len(keys))]
         before = source.requests
-        await core._deliver_many(((k, args.day) for k in small), dry_run=True)
+        await core.planner.post_day(args.day, small, dry_run=True)
         requests_small = source.requests - before
         core.refresher._refreshed.clear()  # a new day for the refresher: it will fetch again
         before = source.requests
         started = time.perf_counter()
-        results = await core._deliver_many(((k, args.day) for k in keys), dry_run=True)
+        results = await core.planner.post_day(args.day, keys, dry_run=True)
         end_to_end = time.perf_counter() - started
         requests_full = source.requests - before
 

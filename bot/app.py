@@ -25,11 +25,13 @@ from paperpost.bot.channels.registry import ChannelRegistry
 from paperpost.bot.channels.replies import Reply, apology, error
 from paperpost.bot.channels.settings import ChannelSettings
 from paperpost.bot.config import Config
-from paperpost.bot.delivery.digest import DayMatcher, Digest, DigestEntry, build_digest
+from paperpost.bot.delivery.claims import Claims
+from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.delivery.featured_day import digest_day_for
-from paperpost.bot.delivery.ledger import DeliveryState, Ledger, LedgerEntry
-from paperpost.bot.delivery.outbox import Delivery, Outbox, Outcome
-from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time, previous_fire_time
+from paperpost.bot.delivery.ledger import Ledger
+from paperpost.bot.delivery.outbox import Delivery, Outbox
+from paperpost.bot.delivery.planner import DeliveryPlanner
+from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
 from paperpost.bot.errors import UserError
 from paperpost.bot.papers.model import Paper
 from paperpost.bot.papers.refresh import DayRefresher, PaperSource
@@ -40,9 +42,7 @@ from paperpost.bot.ports import ClosableSource, Health, Platform
 log = logging.getLogger(__name__)
 
 BATCH_WINDOW = 0.5  # seconds to gather channels the scheduler fires together
-DELIVERY_CONCURRENCY = 32  # digests in flight at once, across channels
 SWEEP_INTERVAL = timedelta(minutes=10)  # how often waiting/failed digests are retried
-CATCH_UP_WINDOW = timedelta(days=3)  # unfinished ledger entries older than this are dropped
 
 
 def utc_now() -> datetime:
@@ -64,10 +64,12 @@ class Paperpost:
         self.source = source
         self.channels = ChannelRegistry(store)
         self.ledger = Ledger(store)
+        self.claims = Claims(store.path)
         self.clock = clock
         self.refresher = DayRefresher(source, library, clock)
         self.outbox = Outbox(
             self.ledger,
+            self.claims,
             on_permanent=self._pause_after_error,
             clock=clock,
             sleep=outbox_sleep or asyncio.sleep,
@@ -76,7 +78,17 @@ class Paperpost:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._due_now: set[ChannelKey] = set()
-        self._flush: asyncio.Task[None] | None = None
+        self._gathering: asyncio.Task[None] | None = None  # the batch still gathering channels
+        self._batches: set[asyncio.Task[None]] = set()
+        self.planner = DeliveryPlanner(
+            library=library,
+            channels=self.channels,
+            ledger=self.ledger,
+            claims=self.claims,
+            outbox=self.outbox,
+            refresher=self.refresher,
+            clock=clock,
+        )
         self.handlers = CommandHandlers(
             library=library,
             channels=self.channels,
@@ -131,6 +143,10 @@ class Paperpost:
             return apology(exc, command=command.name, channel=str(channel))
 
     def _settings_changed(self, channel: ChannelKey, settings: ChannelSettings) -> None:
+        # At resume, the days completed while paused are marked never to be carried.
+        self.claims.note_paused(
+            channel, paused=settings.paused, latest_complete=digest_day_for(self.clock())
+        )
         # Handlers run in a worker thread; the scheduler lives on the loop.
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.scheduler.set_channel, channel, settings)
@@ -142,6 +158,7 @@ class Paperpost:
             "fix it, then /papers resume",
         )  # fmt: skip
         self.channels.save(channel, paused)
+        self.claims.note_paused(channel, paused=True, latest_complete=digest_day_for(self.clock()))
         self.scheduler.remove_channel(channel)
 
     # -- service ---------------------------------------------------------------
@@ -153,8 +170,9 @@ class Paperpost:
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
-        if self._flush and not self._flush.done():
-            await self._flush  # digests the scheduler just fired: let them finish
+        if self._batches:
+            # Digests the scheduler just fired: let them finish.
+            await asyncio.wait(set(self._batches))
         if self._sweeper:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -166,20 +184,8 @@ class Paperpost:
         self.store.close()
 
     async def catch_up(self) -> list[Delivery]:
-        """Post digests that fell due today while down, and finish interrupted ones."""
-        now = self.clock()
-        due: dict[tuple[ChannelKey, date], None] = {}
-        for channel, day, _entry in self.ledger.unfinished():
-            if now.date() - day <= CATCH_UP_WINDOW:
-                due[(channel, day)] = None
-        for channel, settings in self.channels.all():
-            fired = previous_fire_time(settings, now) if not settings.paused else None
-            if (
-                fired
-                and fired.astimezone(settings.zone).date() == now.astimezone(settings.zone).date()
-            ):
-                due[(channel, digest_day_for(fired))] = None
-        return await self._deliver_many(due)
+        """Post what fell due while down (one digest per channel) and finish interrupted ones."""
+        return await self.planner.catch_up()
 
     async def _sweep_forever(self) -> None:
         """Catch up now (in the background, so commands are served meanwhile), then
@@ -193,126 +199,34 @@ class Paperpost:
 
     async def run_due(self, channel: ChannelKey) -> None:
         """Scheduler callback. Channels due at the same moment are batched, so a
-        day's saved searches run once for all of them."""
+        day's saved searches run once for all of them; a channel due while an
+        earlier batch is still posting starts a batch of its own."""
         self._due_now.add(channel)
-        if self._flush is None or self._flush.done():
-            self._flush = asyncio.create_task(self._flush_due())
+        if self._gathering is None:
+            self._gathering = asyncio.create_task(self._flush_due())
+            self._batches.add(self._gathering)
+            self._gathering.add_done_callback(self._batches.discard)
 
     async def _flush_due(self) -> None:
         await asyncio.sleep(BATCH_WINDOW)
-        channels, self._due_now = self._due_now, set()
-        day = digest_day_for(self.clock())
-        await self._deliver_many((c, day) for c in channels if not self.channels.get(c).paused)
+        channels, self._due_now, self._gathering = self._due_now, set(), None
+        settings = self.channels.settings_of(sorted(channels))
+        await self.planner.deliver_scheduled(settings.items())
 
     async def post_digests(
         self, *, day: date | None = None, channel: ChannelKey | None = None, dry_run: bool = False
     ) -> list[Delivery]:
         """Cron mode: post now. With ``day``, that day to every unpaused channel (or
-        ``channel``); without, each channel's day as its schedule says."""
-        now = self.clock()
+        ``channel``); without, each channel's digest as its schedule says."""
         chosen = [(channel, self.channels.get(channel))] if channel else self.channels.all()
-        due: dict[tuple[ChannelKey, date], None] = {}
-        for key, settings in chosen:
-            if settings.paused:
-                continue
-            if day is not None:
-                due[(key, day)] = None
-            elif fired := previous_fire_time(settings, now):
-                due[(key, digest_day_for(fired))] = None
-        return await self._deliver_many(due, dry_run=dry_run)
-
-    async def _deliver_many(
-        self, due: Iterable[tuple[ChannelKey, date]], *, dry_run: bool = False
-    ) -> list[Delivery]:
-        by_day: dict[date, list[ChannelKey]] = {}
-        for channel, day in due:
-            by_day.setdefault(day, []).append(channel)
-        deliveries: list[Delivery] = []
-        limit = asyncio.Semaphore(DELIVERY_CONCURRENCY)
-
-        async def deliver(digest: Digest) -> Delivery:
-            return await self.outbox.deliver(digest, limit=limit)
-
-        for day, channels in sorted(by_day.items()):
-            entries = self.ledger.entries_for(channels, day)
-            done = {c for c, e in entries.items() if e and e.state is DeliveryState.SENT}
-            deliveries += [Delivery(c, day, Outcome.ALREADY_SENT) for c in sorted(done)]
-            channels = [c for c in channels if c not in done]
-            # One refresh per featured day, shared by every channel posting it.
-            if channels and not await self.refresher.ensure(day):
-                deliveries += [self._waiting(c, day, dry_run=dry_run) for c in channels]
-                continue
-            planned = await asyncio.to_thread(self.plan_digests, day, channels, entries)
-            ready = [d for d in planned if isinstance(d, Digest)]
-            deliveries += [d for d in planned if isinstance(d, Delivery)]
-            if dry_run:
-                deliveries += [
-                    Delivery(d.channel, day, Outcome.SENT if d.entries else Outcome.EMPTY,
-                             papers=len(d.entries), detail="dry run")
-                    for d in ready
-                ]  # fmt: skip
-            else:
-                deliveries += await asyncio.gather(*(deliver(d) for d in ready))
-        return deliveries
-
-    def _waiting(self, channel: ChannelKey, day: date, *, dry_run: bool) -> Delivery:
-        if not dry_run:
-            self.ledger.record(channel, day, LedgerEntry(DeliveryState.PENDING), now=self.clock())
-        return Delivery(channel, day, Outcome.WAITING, detail=self.refresher.last_error or "")
-
-    def plan_digests(
-        self,
-        day: date,
-        channels: list[ChannelKey],
-        entries: dict[ChannelKey, LedgerEntry | None],
-    ) -> list[Digest | Delivery]:
-        """What each channel should get for ``day``: nothing (already sent), the
-        digest an interrupted attempt was posting, or a fresh digest."""
-        plan: list[Digest | Delivery] = []
-        fresh: list[ChannelKey] = []
-        for channel in channels:
-            entry = entries.get(channel)
-            if entry and entry.state is DeliveryState.SENT:
-                plan.append(Delivery(channel, day, Outcome.ALREADY_SENT))
-            elif recorded := self.recorded_digest(channel, day, entry):
-                plan.append(recorded)
-            else:
-                fresh.append(channel)
-        return plan + list(self.digests_for_day(day, fresh))
-
-    def recorded_digest(
-        self, channel: ChannelKey, day: date, entry: LedgerEntry | None
-    ) -> Digest | None:
-        """The digest an interrupted attempt was posting, so a retry posts the same one."""
-        if entry is None or not entry.paper_ids:
-            return None
-        papers = [self.library.get(i) for i in entry.paper_ids]
-        entries = tuple(
-            DigestEntry(p, tuple(entry.matched.get(p.id, ()))) for p in papers if p is not None
-        )
-        return Digest(channel, day, entries, self.channels.get(channel).threads)
+        if day is not None:
+            keys = [key for key, settings in chosen if not settings.paused]
+            return await self.planner.post_day(day, keys, dry_run=dry_run)
+        return await self.planner.deliver_scheduled(chosen, dry_run=dry_run)
 
     def digests_for_day(self, day: date, channels: Iterable[ChannelKey]) -> list[Digest]:
-        """Every named channel's digest of ``day``; each distinct saved search runs once."""
-        channels = list(channels)
-        if not channels:
-            return []
-        matcher = DayMatcher(self.library.papers_on(day))
-        settings_of = self.channels.settings_of(channels)
-        posted_of = self.ledger.posted_of(channels)
-        return [
-            build_digest(
-                channel,
-                day,
-                matcher,
-                subscriptions=settings_of[channel].subscriptions,
-                posted=posted_of[channel],
-                min_upvotes=settings_of[channel].min_upvotes,
-                top_n=settings_of[channel].top_n,
-                threads=settings_of[channel].threads,
-            )
-            for channel in channels
-        ]
+        """Every named channel's digest of ``day`` alone, without posting it."""
+        return self.planner.digests_for_day(day, channels)
 
     # -- for the command line and the HTTP server ----------------------------------
     async def aclose(self) -> None:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, runtime_checkable
@@ -15,6 +16,12 @@ from paperpost.bot.channels.grammar import Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest
+
+PartGuard = Callable[[], Awaitable[None]]
+
+
+async def no_guard() -> None:
+    """The ``before_part`` of a post nobody else can take over (tests, previews)."""
 
 
 class Platform(Protocol):
@@ -33,11 +40,17 @@ class Platform(Protocol):
     ``aclose`` releases what the platform holds (HTTP sessions); the composition
     root calls it once, after the last post. A platform holding nothing makes it
     a no-op.
+
+    ``before_part`` is awaited before each part is posted: the outbox renews
+    its claim on the digest there, and it raises (``ClaimLost``) when another
+    process took the digest over; the adapter lets that propagate.
     """
 
     name: str
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None: ...
+    async def post_digest(
+        self, digest: Digest, *, resume: bool, before_part: PartGuard = no_guard
+    ) -> None: ...
 
     async def aclose(self) -> None: ...
 

@@ -43,7 +43,7 @@ class RecordingPlatform:
     calls: list[tuple[Digest, bool]] = field(default_factory=list)
     failures: list[DeliveryError] = field(default_factory=list)
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+    async def post_digest(self, digest: Digest, *, resume: bool, **_hooks: object) -> None:
         self.calls.append((digest, resume))
         if self.failures:
             raise self.failures.pop(0)

@@ -84,7 +84,7 @@ async def test_no_duplicate_across_a_crash_between_accept_and_record(
     posted: list[Digest] = []
 
     class Crashing(RecordingPlatform):
-        async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+        async def post_digest(self, digest: Digest, *, resume: bool, **_hooks: object) -> None:
             self.posted.append(digest)
             raise CrashAfterAccept
 

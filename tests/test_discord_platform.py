@@ -16,6 +16,7 @@ from discord.gateway import DiscordWebSocket
 from paperpost.adapters.discord import DiscordPlatform, fetch_application_id, open_discord_platform
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config
+from paperpost.bot.delivery.claims import ClaimLost
 from paperpost.bot.delivery.digest import Digest, DigestEntry
 from paperpost.bot.errors import DeliveryError, UserError
 from paperpost.bot.papers.model import Paper, papers_from_hf_day
@@ -159,3 +160,21 @@ async def test_fetch_application_id_bad_token(fake: FakeDiscord) -> None:
     fake.fail("GET", "/oauth2/applications/@me", status=401, code=0)
     with pytest.raises(UserError, match="401"):
         await fetch_application_id("bad", fake.api_url)
+
+
+async def test_a_lost_claim_stops_posting_before_the_next_part(
+    fake: FakeDiscord, platform: DiscordPlatform
+) -> None:
+    """The outbox's per-part hook raises once another process took the digest over:
+    the parts already posted stay, no further part is posted."""
+    checks = 0
+
+    async def one_part_only() -> None:
+        nonlocal checks
+        checks += 1
+        if checks > 1:
+            raise ClaimLost("taken over")
+
+    with pytest.raises(ClaimLost):
+        await platform.post_digest(make_digest(), resume=False, before_part=one_part_only)
+    assert len(channel_posts(fake)) == 1

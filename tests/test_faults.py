@@ -20,11 +20,11 @@ import pytest
 
 from paperpost.adapters.slack.client import build_client
 from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
-from paperpost.bot import app as app_module
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
 from paperpost.bot.channels.settings import ChannelSettings
 from paperpost.bot.config import Config
+from paperpost.bot.delivery import planner as planner_module
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.delivery.ledger import DeliveryState
 from paperpost.bot.delivery.outbox import Outcome
@@ -66,7 +66,7 @@ class EventPlatform:
     name: str = "console"
     posted: list[Digest] = field(default_factory=list)
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+    async def post_digest(self, digest: Digest, *, resume: bool, **_hooks: object) -> None:
         self.posted.append(digest)
         self.events.append("digest posted")
 
@@ -171,7 +171,7 @@ class ScriptedPlatform:
     calls: Counter[ChannelKey] = field(default_factory=Counter)
     healthy_done: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+    async def post_digest(self, digest: Digest, *, resume: bool, **_hooks: object) -> None:
         channel = digest.channel
         self.calls[channel] += 1
         script = self.scripts.get(channel)
@@ -263,7 +263,7 @@ async def test_a_storm_wider_than_the_delivery_pool_does_not_stall_healthy_chann
     must not hold every delivery slot while a healthy channel waits for one.
     (The guard here is short: every slot asleep at the gate is already a stall.)"""
     core = storm_core
-    storm = [slack_key(f"A{i:03d}") for i in range(app_module.DELIVERY_CONCURRENCY + 8)]
+    storm = [slack_key(f"A{i:03d}") for i in range(planner_module.DELIVERY_CONCURRENCY + 8)]
     healthy = [slack_key("Z999")]  # sorts last: planned after the whole storm
     platform = ScriptedPlatform({k: transient_script()[:1] for k in storm}, healthy=set(healthy))
     sleep = GatedSleep(platform.healthy_done, guard=2.0)
@@ -338,7 +338,7 @@ async def test_hf_down_all_day_tells_the_operator_and_posts_nothing_until_it_ret
     class Recording:
         name: str = "slack"
 
-        async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+        async def post_digest(self, digest: Digest, *, resume: bool, **_hooks: object) -> None:
             posted.append(digest)
 
     with FakeHFServer({}) as hf:

@@ -16,6 +16,7 @@ from paperpost.adapters.discord.errors import TRANSIENT_EXCEPTIONS, delivery_err
 from paperpost.adapters.discord.render import DigestPart, render_digest, thread_name
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.errors import DeliveryError
+from paperpost.bot.ports import PartGuard, no_guard
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,14 @@ class DiscordPlatform:
         self._client = client
         self._history_limit = history_limit
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+    async def post_digest(
+        self, digest: Digest, *, resume: bool, before_part: PartGuard = no_guard
+    ) -> None:
         if digest.channel.platform != self.name or not digest.channel.channel.isdigit():
             raise DeliveryError(f"{digest.channel} is not a Discord channel", permanent=True)
         try:
-            await self._post(int(digest.channel.channel), digest, render_digest(digest), resume)
+            parts = render_digest(digest)
+            await self._post(int(digest.channel.channel), digest, parts, resume, before_part)
         except TRANSIENT_EXCEPTIONS as exc:
             error = delivery_error(exc)
             log.warning("posting %s failed: %s", digest.marker, error)
@@ -48,14 +52,22 @@ class DiscordPlatform:
         await self._client.close()
 
     async def _post(
-        self, channel_id: int, digest: Digest, parts: Sequence[DigestPart], resume: bool
+        self,
+        channel_id: int,
+        digest: Digest,
+        parts: Sequence[DigestPart],
+        resume: bool,
+        before_part: PartGuard,
     ) -> None:
         channel_parts = [p for p in parts if not p.in_thread]
         thread_parts = [p for p in parts if p.in_thread]
         found = await self._find_parts(channel_id, channel_parts) if resume else {}
         first_id: int | None = None
         for part in channel_parts:
-            message_id = found.get(part.ref) or await self._send(channel_id, part)
+            message_id = found.get(part.ref)
+            if message_id is None:
+                await before_part()  # still ours? (raises when another process took it over)
+                message_id = await self._send(channel_id, part)
             first_id = first_id or message_id
         if not thread_parts or first_id is None:
             return
@@ -65,6 +77,7 @@ class DiscordPlatform:
             await self._start_thread(channel_id, first_id, thread_name(digest))
         for part in thread_parts:
             if part.ref not in thread_found:
+                await before_part()
                 await self._send(first_id, part)
 
     async def _send(self, channel_id: int, part: DigestPart) -> int:

@@ -22,6 +22,7 @@ from paperpost.adapters.slack.pacer import PostPacer
 from paperpost.adapters.slack.render import SlackMessage, render_digest
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.errors import DeliveryError
+from paperpost.bot.ports import PartGuard, no_guard
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,15 @@ class SlackPlatform:
     async def aclose(self) -> None:
         """Nothing to release: the Slack client opens a session per call."""
 
-    async def post_digest(self, digest: Digest, *, resume: bool) -> None:
+    async def post_digest(
+        self, digest: Digest, *, resume: bool, before_part: PartGuard = no_guard
+    ) -> None:
         parts = render_digest(digest)
         channel = digest.channel.channel
         posted = await self._posted_parts(channel, digest, parts) if resume else {}
         for attempt in range(RECOVERIES + 1):
             try:
-                await self._post_missing(channel, digest, parts, posted)
+                await self._post_missing(channel, digest, parts, posted, before_part)
                 return
             except DeliveryError as exc:
                 ambiguous = not exc.permanent and exc.retry_after is None
@@ -87,11 +90,17 @@ class SlackPlatform:
                 posted = await self._posted_parts(channel, digest, parts)
 
     async def _post_missing(
-        self, channel: str, digest: Digest, parts: list[SlackMessage], posted: dict[int, str]
+        self,
+        channel: str,
+        digest: Digest,
+        parts: list[SlackMessage],
+        posted: dict[int, str],
+        before_part: PartGuard = no_guard,
     ) -> None:
         for i, message in enumerate(parts):
             if i in posted:
                 continue
+            await before_part()  # still ours? (raises when another process took it over)
             thread_ts = None
             if message.thread_parent is not None:
                 thread_ts = posted[message.thread_parent]  # parents come first, so it is known

@@ -3,7 +3,9 @@
 A channel's digest for day D holds D's papers that match any of its saved
 searches (all of D's papers when it has none), that were never posted to the
 channel before, and that have at least its minimum upvotes; ranked by upvotes
-and cut to its top N.
+and cut to its top N. A digest may carry several featured days (every day
+completed since the channel's previous digest): top N of each, at most
+MAX_DIGEST_PAPERS in all, each entry saying its day.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from paperpost.bot.catalog.query_match import matches, paper_text
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.papers.model import Paper
 
+MAX_DIGEST_PAPERS = 20
+
 
 def by_upvotes(paper: Paper) -> tuple[int, str]:
     """Digest order: most upvoted first, ties by id so the order is stable."""
@@ -27,9 +31,15 @@ def by_upvotes(paper: Paper) -> tuple[int, str]:
 class DigestEntry:
     paper: Paper
     matched: tuple[str, ...] = ()  # the saved searches (canonical text) that matched; () = top N
+    day: date | None = None  # set when its digest carries several featured days
 
     @property
     def why(self) -> str:
+        if self.day is not None:
+            on = f"{self.day:%a %d %b}"
+            if not self.matched:
+                return f"Top paper of {on}"
+            return "Matched " + ", ".join(f"“{q}”" for q in self.matched) + f" ({on})"
         if not self.matched:
             return "Top paper of the day"
         return "Matched " + ", ".join(f"“{q}”" for q in self.matched)
@@ -41,9 +51,16 @@ class Digest:
     day: date
     entries: tuple[DigestEntry, ...]
     threads: bool = False
+    days: tuple[date, ...] = ()  # every featured day carried, oldest first; () means (day,)
+
+    @property
+    def carried(self) -> tuple[date, ...]:
+        return self.days or (self.day,)
 
     @property
     def headline(self) -> str:
+        if len(self.carried) > 1:
+            return f"Top papers of {self.carried[0]:%a %d %b} to {self.day:%a %d %b %Y}"
         return f"Top papers of {self.day:%a %d %b %Y}"
 
     @property
@@ -135,3 +152,15 @@ def build_digest(
         candidates, matches, posted=posted, min_upvotes=min_upvotes, top_n=top_n
     )
     return Digest(channel, day, entries, threads)
+
+
+def combine_days(
+    channel: ChannelKey, days: Sequence[date], parts: Sequence[Digest], threads: bool
+) -> Digest:
+    """One digest carrying ``days`` (oldest first) from each available day's own
+    digest (``parts``): each entry says its day; past MAX_DIGEST_PAPERS the
+    oldest entries go. Its ``day`` is the newest carried, with papers or not."""
+    if len(days) == 1:
+        return Digest(channel, days[0], parts[0].entries if parts else (), threads)
+    entries = [DigestEntry(e.paper, e.matched, part.day) for part in parts for e in part.entries]
+    return Digest(channel, days[-1], tuple(entries[-MAX_DIGEST_PAPERS:]), threads, tuple(days))

@@ -1,8 +1,13 @@
 """The delivery ledger: the state of every (channel, featured day) digest.
 
     pending  ─► posting ─► sent
-                   │
-                   └─► failed (permanent: the channel is paused; transient: retried later)
+       │           │
+       │           └─► failed (permanent: the channel is paused; transient: retried later)
+       └─► dropped (the channel was paused before it went out)
+
+An entry is keyed by its channel and the newest featured day its digest
+carries; ``days`` lists every day carried when there are several. A digest
+with nothing to post is recorded "sent" with no papers: its days are done.
 
 "posting" is written, and committed, before the platform is called, so an
 entry found in "posting" at the next start is uncertain: the platform may or
@@ -16,6 +21,7 @@ to a channel, and ``why`` can answer.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -31,6 +37,7 @@ class DeliveryState(StrEnum):
     POSTING = "posting"
     SENT = "sent"
     FAILED = "failed"
+    DROPPED = "dropped"  # the channel was paused: never posted, its days never carried
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,8 @@ class LedgerEntry:
     permanent: bool = False
     error: str | None = None
     updated_at: str = ""
+    paper_days: dict[str, str] = field(default_factory=dict)  # several days: paper id -> day
+    days: tuple[str, ...] = ()  # several days: every featured day carried, oldest first
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +61,8 @@ class LedgerEntry:
             "permanent": self.permanent,
             "error": self.error,
             "updated_at": self.updated_at,
+            "paper_days": self.paper_days,
+            "days": list(self.days),
         }
 
     @classmethod
@@ -64,6 +75,8 @@ class LedgerEntry:
             permanent=bool(data.get("permanent", False)),
             error=data.get("error"),
             updated_at=data.get("updated_at", ""),
+            paper_days=dict(data.get("paper_days", {})),
+            days=tuple(data.get("days", ())),
         )
 
 
@@ -101,7 +114,7 @@ class Ledger:
         # reads only those, not the whole history. Listed before written, unlisted
         # after: a crash in between leaves a stale listing, never a missing one.
         key = _key(channel, day)
-        finished = entry.state is DeliveryState.SENT or entry.permanent
+        finished = entry.state in (DeliveryState.SENT, DeliveryState.DROPPED) or entry.permanent
         if not finished:
             self._open[key] = True
             self._store.commit("open_deliveries")
@@ -109,28 +122,39 @@ class Ledger:
         self._entries[key] = entry.to_json()
         self._store.commit("ledger")
         if finished and key in self._open:
-            del self._open[key]
+            # Another process may unlist it between the check and the delete.
+            with contextlib.suppress(KeyError):
+                del self._open[key]
             self._store.commit("open_deliveries")
 
     def start_posting(self, digest: Digest, *, attempts: int, now: datetime) -> None:
-        matched = {e.paper.id: list(e.matched) for e in digest.entries}
-        entry = LedgerEntry(DeliveryState.POSTING, digest_ids(digest), matched, attempts)
+        entry = _entry(DeliveryState.POSTING, digest, attempts)
         self.record(digest.channel, digest.day, entry, now=now)
+
+    def mark_empty(self, digest: Digest, *, now: datetime) -> None:
+        """Nothing to post: the digest's days are done all the same."""
+        self.record(digest.channel, digest.day, _entry(DeliveryState.SENT, digest, 0), now=now)
+
+    def mark_failed(
+        self, digest: Digest, *, attempts: int, permanent: bool, error: str, now: datetime
+    ) -> None:
+        failed = replace(
+            _entry(DeliveryState.FAILED, digest, attempts), permanent=permanent, error=error
+        )
+        self.record(digest.channel, digest.day, failed, now=now)
+
+    def mark_dropped(self, digest: Digest, *, now: datetime) -> None:
+        self.record(digest.channel, digest.day, _entry(DeliveryState.DROPPED, digest, 0), now=now)
 
     def mark_sent(self, digest: Digest, *, attempts: int, now: datetime) -> None:
         # The posted set is committed first: a crash between the two commits
         # leaves the entry "posting", which the adapter resolves by looking.
         posted = dict(self._posted.get(str(digest.channel), {}))
         for entry in digest.entries:
-            posted[entry.paper.id] = [digest.day.isoformat(), list(entry.matched)]
+            posted[entry.paper.id] = [(entry.day or digest.day).isoformat(), list(entry.matched)]
         self._posted[str(digest.channel)] = posted
         self._store.commit("posted")
-        sent = LedgerEntry(
-            DeliveryState.SENT,
-            digest_ids(digest),
-            {e.paper.id: list(e.matched) for e in digest.entries},
-            attempts,
-        )
+        sent = _entry(DeliveryState.SENT, digest, attempts)
         self.record(digest.channel, digest.day, sent, now=now)
 
     def posted_ids(self, channel: ChannelKey) -> set[str]:
@@ -154,7 +178,8 @@ class Ledger:
         for key, _ in self._store.scan("open_deliveries"):
             raw = self._entries.get(key)
             entry = LedgerEntry.from_json(raw) if raw else None
-            if entry is None or entry.state is DeliveryState.SENT or entry.permanent:
+            finished = entry is None or entry.state in (DeliveryState.SENT, DeliveryState.DROPPED)
+            if finished or entry is None or entry.permanent:
                 continue
             channel, _, day = key.rpartition("|")
             result.append((ChannelKey.parse(channel), date.fromisoformat(day), entry))
@@ -163,3 +188,14 @@ class Ledger:
 
 def digest_ids(digest: Digest) -> tuple[str, ...]:
     return tuple(e.paper.id for e in digest.entries)
+
+
+def _entry(state: DeliveryState, digest: Digest, attempts: int) -> LedgerEntry:
+    return LedgerEntry(
+        state,
+        digest_ids(digest),
+        {e.paper.id: list(e.matched) for e in digest.entries},
+        attempts,
+        paper_days={e.paper.id: e.day.isoformat() for e in digest.entries if e.day},
+        days=tuple(d.isoformat() for d in digest.days),
+    )

@@ -30,6 +30,7 @@ class DayRefresher:
         self._library = library
         self._clock = clock
         self._refreshed: dict[date, date] = {}  # featured day -> UTC day it was refreshed
+        self.answered_empty: set[date] = set()  # days the source answered with no papers
         self._locks: dict[date, asyncio.Lock] = {}
         self.last_error: str | None = None
 
@@ -58,7 +59,12 @@ class DayRefresher:
                     extra={"day": day.isoformat(), "error": str(exc)},
                 )
                 return stored
-            if papers:
-                await asyncio.to_thread(self._library.add_day, day, papers)
+            if not papers:
+                # Published late, perhaps: not marked refreshed, so the next sweep asks again.
+                self.answered_empty.add(day)
+                log.warning("the source has no papers for this day yet", extra={"day": str(day)})
+                return self._library.has_day(day)
+            self.answered_empty.discard(day)
+            await asyncio.to_thread(self._library.add_day, day, papers)
             self._refreshed[day] = today
             return self._library.has_day(day)
