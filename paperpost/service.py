@@ -99,21 +99,23 @@ async def shut_down(
 
     Every task on the loop but ``spare`` (the callers: they are waiting for
     this) is the service's work. Work still running at the deadline is
-    cancelled: a digest cut off there is
-    left "posting" in the ledger, and the next start reconciles it with the
-    platform's history, as after a crash. The store is closed last, so no
-    command that was acknowledged loses its write to a closed store.
+    cancelled: a digest cut off there is left "posting" in the ledger, and the
+    next start reconciles it with the platform's history, as after a crash.
+    The store is closed last, so no command that was acknowledged loses its
+    write to a closed store.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
+    work_until = deadline - SCHEDULER_STOP_SECONDS
+    spare = {*spare, *filter(None, [asyncio.current_task()])}
     for runtime in runtimes:  # no new commands from here on
-        await _within(runtime.stop(), deadline - SCHEDULER_STOP_SECONDS, "stopping a platform")
+        await _within(runtime.stop(), work_until, "stopping a platform")
     if runner is not None:
-        await _within(runner.cleanup(), deadline - SCHEDULER_STOP_SECONDS, "stopping HTTP")
-    if not await _within(core.stop(), deadline - SCHEDULER_STOP_SECONDS, "delivering"):
-        # The deliveries were cancelled mid-stop; stopping again ends the scheduler.
+        await _within(runner.cleanup(), work_until, "stopping HTTP")
+    stopped = await _within(core.stop(), work_until, "delivering")
+    await _finish_other_tasks(work_until, spare=spare)
+    if not stopped:  # its deliveries are cancelled now: this time it stops the scheduler
         await _within(core.stop(), deadline, "stopping the scheduler")
-    await _finish_other_tasks(deadline, spare={asyncio.current_task(), *spare})
     core.close()
 
 
