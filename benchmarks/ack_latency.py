@@ -43,7 +43,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from corpus import default_data_dir, load_real_papers, synthetic_papers  # noqa: E402
-from fts5_index import SearchIndex  # noqa: E402
 from slack_bolt.async_app import AsyncApp  # noqa: E402
 from slack_bolt.request.async_request import AsyncBoltRequest  # noqa: E402
 
@@ -51,6 +50,7 @@ from paperpost.adapters.slack import start_slack  # noqa: E402
 from paperpost.adapters.slack.client import build_client  # noqa: E402
 from paperpost.adapters.slack.render import render_reply  # noqa: E402
 from paperpost.bot.app import Paperpost  # noqa: E402
+from paperpost.bot.catalog.index import TantivyIndex  # noqa: E402
 from paperpost.bot.catalog.store import Store  # noqa: E402
 from paperpost.bot.channels.key import ChannelKey  # noqa: E402
 from paperpost.bot.config import Config  # noqa: E402
@@ -153,7 +153,7 @@ class TimedSlackAPI(FakeSlackAPI):
 
 # -- the corpus ---------------------------------------------------------------------------
 def build_store(data_dir: Path, papers: int, seed: int) -> tuple[int, float]:
-    """Write the papers, their days and the search index; returns (count, seconds)."""
+    """Write the papers, their days and the tantivy search index; returns (count, seconds)."""
     started = time.perf_counter()
     real = load_real_papers(default_data_dir())
 
@@ -174,9 +174,9 @@ def build_store(data_dir: Path, papers: int, seed: int) -> tuple[int, float]:
     for day, ranked in days.items():
         day_table[day] = [pid for _, pid in sorted(ranked, key=lambda t: (-t[0], t[1]))]
     store.commit("days")
+    # The index the product reads (the library checks it against the store at first open).
+    TantivyIndex.open(store.index_path, corpus).close()
     store.close()
-    with SearchIndex(data_dir / "search.sqlite") as index:
-        index.upsert(corpus())
     return count, time.perf_counter() - started
 
 

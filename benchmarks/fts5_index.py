@@ -4,7 +4,7 @@ Layout
 ------
 ``search_fts`` (FTS5, unicode61 remove_diacritics 2, prefix indexes 2 and 3) holds one
 row per paper with the columns ``title, keywords, abstract, authors, org, pid, days``;
-the text columns are already normalised by ``bot.catalog.query.document_columns`` so that the
+the text columns are already normalised by ``document_columns`` (below) so that the
 index and the pure-Python ``bot.catalog.query_match.matches`` agree token for token. ``days`` holds
 synthetic tokens: ``zall`` (every row), ``y2026`` and ``m202608`` for each featured day,
 so ``since:``/``before:`` become a short OR of month/year tokens inside the MATCH
@@ -67,13 +67,46 @@ from paperpost.bot.catalog.query import (
     Since,
     Term,
     Upvotes,
-    document_columns,
     normalize_tokens,
     parse_query,
 )
+from paperpost.bot.catalog.query_match import ITEM_SEPARATOR
 from paperpost.bot.papers.model import Paper
 
 __all__ = ["RANK_WINDOW", "SCHEMA_VERSION", "SearchIndex"]
+
+
+def _index_text(text: str) -> str:
+    """Text as handed to the FTS5 index.
+
+    Pure-ASCII text goes in unchanged: SQLite's unicode61 tokenizer splits and folds
+    it exactly like ``normalize_tokens`` (letters and digits, lower-cased), and skipping
+    Python keeps bulk indexing fast. Other text is replaced by its normalised tokens,
+    so the index sees exactly the tokens a query produces.
+    """
+    return text if text.isascii() else " ".join(normalize_tokens(text))
+
+
+def _join_items(items: tuple[str, ...] | list[str]) -> str:
+    return f" {ITEM_SEPARATOR} ".join(t for t in map(_index_text, items) if t.strip())
+
+
+def document_columns(paper: Paper) -> tuple[str, str, str, str, str]:
+    """The text columns the FTS5 index stores: title, keywords, abstract, authors, org.
+
+    Multi-valued fields (keywords, authors, organization name + slug) are joined with
+    ``ITEM_SEPARATOR`` (a token for FTS5, never a query token), so a phrase never
+    matches across two authors or two keywords.
+    """
+    org_items = [x for x in (paper.organization, paper.organization_slug) if x]
+    return (
+        _index_text(paper.title),
+        _join_items(paper.ai_keywords),
+        _index_text(paper.abstract),
+        _join_items(paper.authors),
+        _join_items(org_items),
+    )
+
 
 SCHEMA_VERSION = "1"
 RANK_WINDOW = 300  # M: how many matches (best by upvotes) bm25 scores for a broad query

@@ -153,12 +153,6 @@ async def test_a_half_filled_thread_gets_only_its_missing_cards(
     assert set(refs(fake.messages[thread_id]).values()) == {1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DiscordPlatform._find_parts reads only the newest HISTORY_LIMIT=100 messages: "
-    "parts posted before 100 newer messages are not found and are posted again "
-    "(adapters/discord/delivery.py, _find_parts / HISTORY_LIMIT)",
-)
 async def test_parts_older_than_100_newer_messages_are_still_found(
     fake: FakeDiscord, platform: DiscordPlatform, clock: Clock
 ) -> None:

@@ -318,13 +318,6 @@ async def test_slack_refuses_malformed_metadata(api: FakeSlackAPI, metadata: Any
 # -- the product against the strict Discord fake ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapters/discord/render.py paper_embed adds the Organisation field when "
-    "paper.organization is truthy, so a whitespace-only organisation (a Paper not built by "
-    "papers_from_hf_day, e.g. read back from the store) gives a blank field value: Discord "
-    "refuses the whole message (50035), and 400 is retried as transient",
-)
 async def test_a_whitespace_organisation_does_not_sink_a_discord_digest(
     discord_fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

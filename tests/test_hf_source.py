@@ -318,12 +318,23 @@ async def test_an_object_instead_of_a_list_is_a_format_error(hf_server, source):
         await source.fetch_day(DAY)
 
 
-async def test_a_bad_item_fails_the_whole_day(hf_server, source):
+async def test_a_bad_item_is_skipped_and_logged_the_rest_of_the_day_kept(hf_server, source, caplog):
     items = load_day(DAY)
-    del items[10]["paper"]["id"]
+    bad_id = items[10]["paper"].pop("id")
     hf_server.set_day(DAY, items)
 
-    with pytest.raises(SourceFormatError, match="2026-05-12"):
+    with caplog.at_level(logging.WARNING, logger="paperpost.bot.papers.model"):
+        papers = await source.fetch_day(DAY)
+
+    assert len(papers) == 49 and bad_id not in {p.id for p in papers}
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "2026-05-12" in warning and "item 10" in warning and "paper id" in warning
+
+
+async def test_a_day_of_only_bad_items_fails_rather_than_looking_empty(hf_server, source):
+    hf_server.set_day(DAY, [{"paper": {"id": 123}}, {"paper": "x"}])
+
+    with pytest.raises(SourceFormatError, match="2026-05-12: none of the 2 items"):
         await source.fetch_day(DAY)
 
 

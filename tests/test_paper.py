@@ -69,6 +69,6 @@ def test_refeatured_paper_merges_days_and_takes_latest_upvotes() -> None:
 @pytest.mark.parametrize(
     "payload", [{"error": "x"}, [1, 2], [{"paper": {"title": "no id"}}], [{"paper": "x"}]]
 )
-def test_unexpected_shapes_fail_the_whole_day(payload: object) -> None:
+def test_a_day_with_no_usable_item_fails_whole(payload: object) -> None:
     with pytest.raises(SourceFormatError, match="2026-08-21"):
         papers_from_hf_day(payload, requested_day=date(2026, 8, 21))

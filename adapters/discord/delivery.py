@@ -20,7 +20,9 @@ from paperpost.bot.ports import PartGuard, no_guard
 
 log = logging.getLogger(__name__)
 
-HISTORY_LIMIT = 100  # how far back a resumed post looks for its own parts
+# How far back a resumed post looks for its own parts: busy channels bury them, and
+# discord.py pages past Discord's 100 per request (Slack's adapter reads as far).
+HISTORY_LIMIT = 1000
 THREAD_ARCHIVE_MINUTES = 1440
 THREAD_ALREADY_EXISTS = 160004
 

@@ -127,7 +127,7 @@ def paper_embed(
     if paper.authors:
         embed.set_author(name=channel_text(authors_line(paper), AUTHOR_MAX))
     embed.add_field(name="Upvotes", value=f"▲ {paper.upvotes}", inline=True)
-    if paper.organization:
+    if paper.organization and paper.organization.strip():  # Discord refuses blank values
         embed.add_field(
             name="Organisation", value=markdown_text(paper.organization, 200), inline=True
         )

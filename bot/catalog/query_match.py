@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from paperpost.bot.catalog.query import (
+from paperpost.bot.catalog.query_ast import (
     And,
     Before,
     IdTerm,
@@ -21,9 +21,34 @@ from paperpost.bot.catalog.query import (
     Since,
     Term,
     Upvotes,
-    matcher_columns,
+    normalize_tokens,
 )
 from paperpost.bot.papers.model import Paper
+
+# A private-use character between the items of a multi-valued field (authors, keywords,
+# org name + slug): never a query token (it is not alphanumeric), so a phrase cannot
+# span two authors or two keywords.
+ITEM_SEPARATOR = "\ue000"
+
+
+def _norm(text: str) -> str:
+    return " ".join(normalize_tokens(text))
+
+
+def _join_items(items: tuple[str, ...] | list[str]) -> str:
+    return f" {ITEM_SEPARATOR} ".join(t for t in map(_norm, items) if t.strip())
+
+
+def matcher_columns(paper: Paper) -> tuple[str, str, str, str, str]:
+    """Title, keywords, abstract, authors, org as normalised words, for the matcher."""
+    org_items = [x for x in (paper.organization, paper.organization_slug) if x]
+    return (
+        _norm(paper.title),
+        _join_items(paper.ai_keywords),
+        _norm(paper.abstract),
+        _join_items(paper.authors),
+        _join_items(org_items),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@
 ``p=0`` until a page shorter than the page size. Transient failures (timeouts,
 connection errors, 429, 5xx) are retried with exponential backoff and jitter;
 429 honours ``Retry-After``. Anything else fails the whole day: a day is
-returned complete or not at all, so callers never store half a day.
+returned complete or not at all, so callers never store half a day. Items are
+untrusted and checked one by one (``papers_from_hf_day``): a malformed item is
+logged and skipped, the rest of its day kept.
 
     async with HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token) as hf:
         papers = await hf.fetch_day(date(2026, 5, 12))
@@ -109,7 +111,7 @@ class HuggingFaceSource:
         """All papers featured on ``day``, every page merged.
 
         Raises ``SourceError`` (after retries, or on a refused request) or
-        ``SourceFormatError`` (the answer is not a list of daily-papers items).
+        ``SourceFormatError`` (the answer is not a list, or none of its items is usable).
         An empty list means the day has no papers (weekends, holidays).
         """
         items: list[Any] = []
@@ -203,7 +205,7 @@ class HuggingFaceSource:
     # -- helpers -------------------------------------------------------------
     def _backoff(self, attempt: int) -> float:
         """``base * 2**(attempt-1)`` plus up to one ``base`` of jitter, capped."""
-        delay = self.backoff_base * 2 ** (attempt - 1)
+        delay = self.backoff_base * 2.0 ** (attempt - 1)
         delay += self._random.uniform(0, self.backoff_base)
         return min(delay, self.max_retry_after)
 

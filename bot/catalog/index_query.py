@@ -1,0 +1,131 @@
+"""Parsed queries to ``tantivy.Query`` objects, node by node.
+
+User text never reaches tantivy's query parser: every token goes in as a term (term,
+phrase, term set of the indexed words with a prefix, regex phrase ``literal ... prefix.*``
+for prefix phrases), with boolean Must/MustNot/Should, fast-field ranges and boosts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import tantivy
+
+from paperpost.bot.catalog.index_documents import BOOSTS, FIELDS
+from paperpost.bot.catalog.query_ast import (
+    And,
+    Before,
+    IdTerm,
+    Node,
+    Not,
+    Or,
+    Query,
+    Since,
+    Term,
+    Upvotes,
+)
+
+_TERM_FIELDS = {None: FIELDS, "title": ("title",), "author": ("authors",), "org": ("org",)}
+
+
+def _filter(q: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.const_score_query(q, 0.0)  # filters never change relevance
+
+
+def _range(
+    schema: tantivy.Schema,
+    field: str,
+    lo: int | None,
+    hi: int | None,
+    lo_incl: bool = True,
+    hi_incl: bool = True,
+) -> tantivy.Query:
+    return tantivy.Query.range_query(
+        schema, field, tantivy.FieldType.Integer, lo, hi, lo_incl, hi_incl
+    )
+
+
+class _Compiler:
+    """Turns a parsed query into a ``tantivy.Query``; every token goes in as a term."""
+
+    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher, expand: bool) -> None:
+        self.schema = schema
+        self.searcher = searcher
+        self.expand = expand  # expand prefix phrases here instead of with regex_phrase_query
+
+    def node(self, node: Node) -> tantivy.Query:
+        Q, s = tantivy.Query, self.schema
+        if isinstance(node, Term):
+            parts = [Q.boost_query(self.term(f, node), BOOSTS[f]) for f in _TERM_FIELDS[node.field]]
+            return parts[0] if len(parts) == 1 else self.should(parts)
+        if isinstance(node, IdTerm):
+            return Q.term_query(s, "pid", node.paper_id)
+        if isinstance(node, Or):
+            return self.should([self.node(op) for op in node.operands])
+        if isinstance(node, And):
+            return self.conj(node.operands)
+        if isinstance(node, Not):
+            return self.conj((node,))
+        if isinstance(node, Upvotes):
+            v = node.value
+            lo, hi, lo_incl, hi_incl = {
+                ">=": (v, None, True, True),
+                ">": (v, None, False, True),
+                "<=": (None, v, True, True),
+                "<": (None, v, True, False),
+                "=": (v, v, True, True),
+            }[node.op]
+            return _filter(_range(s, "upvotes", lo, hi, lo_incl, hi_incl))
+        if isinstance(node, Since):  # some featured day >= D
+            return _filter(_range(s, "last_day", node.day.toordinal(), None))
+        if isinstance(node, Before):  # some featured day < D
+            return _filter(_range(s, "first_day", None, node.day.toordinal(), hi_incl=False))
+        raise TypeError(f"not a query node: {node!r}")
+
+    def should(self, parts: list[tantivy.Query]) -> tantivy.Query:
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in parts])
+
+    def conj(self, operands: Iterable[Node]) -> tantivy.Query:
+        clauses = []
+        for op in operands:
+            if isinstance(op, Not):
+                clauses.append((tantivy.Occur.MustNot, self.node(op.operand)))
+            else:
+                clauses.append((tantivy.Occur.Must, self.node(op)))
+        if all(occur == tantivy.Occur.MustNot for occur, _ in clauses):
+            # tantivy matches nothing with only MustNot clauses: start from every document.
+            clauses.append((tantivy.Occur.Must, _filter(tantivy.Query.all_query())))
+        return tantivy.Query.boolean_query(clauses)
+
+    def term(self, field: str, term: Term) -> tantivy.Query:
+        Q, s = tantivy.Query, self.schema
+        toks: list[str | tuple[int, str]] = list(term.tokens)
+        if not term.prefix:
+            if len(toks) == 1:
+                return Q.term_query(s, field, toks[0])
+            return Q.phrase_query(s, field, toks)
+        if len(toks) == 1:
+            # Every indexed word with that prefix, as a term set: exact (no expansion cap)
+            # and ~5x cheaper than compiling the Unicode DFA of a regex_query "tr.*".
+            words = [w for w, _ in self.searcher.terms_with_prefix(field, term.tokens[0])]
+            return Q.term_set_query(s, field, words) if words else Q.empty_query()
+        # Tokens are letters and digits only (normalize_tokens), so literal in a regex.
+        if not self.expand:
+            return Q.regex_phrase_query(s, field, [*term.tokens[:-1], term.tokens[-1] + ".*"])
+        # Fallback for a prefix with very many completions: only the last words that
+        # occur in documents holding the phrase's leading words, one phrase each.
+        lead = toks[:-1]
+        within = (
+            Q.term_query(s, field, term.tokens[0])
+            if len(lead) == 1
+            else Q.phrase_query(s, field, lead)
+        )
+        counted = self.searcher.terms_with_prefix(field, term.tokens[-1], filter_query=within)
+        phrases = [Q.phrase_query(s, field, [*lead, w]) for w, n in counted if n > 0]
+        return self.should(phrases) if phrases else Q.empty_query()
+
+
+def compile_query(
+    schema: tantivy.Schema, searcher: tantivy.Searcher, query: Query, *, expand: bool = False
+) -> tantivy.Query:
+    return _Compiler(schema, searcher, expand).node(query.root)
