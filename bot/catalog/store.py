@@ -149,6 +149,12 @@ class Store:
             for name in names or TABLES:
                 self._tables[name].commit(blocking=True)
 
+    def rollback(self, *names: str) -> None:
+        """Drop the tables' uncommitted writes: a logical write that failed half-way
+        must not keep SQLite's write lock (others would wait) nor be committed later."""
+        for name in names or TABLES:
+            self._tables[name].conn.rollback()
+
     @property
     def index_path(self) -> Path:
         return self.data_dir / INDEX_FILENAME
