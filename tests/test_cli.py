@@ -33,7 +33,7 @@ def paperpost(
 def test_demo_runs_offline(tmp_path: Path) -> None:
     result = paperpost("demo", data=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Top papers of Friday 21 August 2026" in result.stdout
+    assert "Top papers of Fri 21 Aug 2026" in result.stdout
     assert "/papers search" in result.stdout
     assert not (tmp_path / "paperpost.sqlite").exists()  # the demo uses a throw-away folder
 
