@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlitedict import SqliteDict  # no stubs exist: pyproject ignores its missing imports
+from sqlitedict import SqliteDict
 
 from paperpost.bot.catalog import migrations, store_errors
 from paperpost.bot.catalog.table_connection import TableConnection
@@ -45,7 +45,7 @@ def _decode(blob: str | bytes) -> Any:
     return json.loads(blob)
 
 
-class _Table(SqliteDict):  # type: ignore[misc, unused-ignore]  # Any base, only under --strict
+class _Table(SqliteDict):  # type: ignore[misc, unused-ignore]  # sqlitedict ships no type hints
     """A SqliteDict whose connection fails fast (see ``TableConnection``)."""
 
     def _new_conn(self) -> TableConnection:
