@@ -39,4 +39,5 @@ def stem_tokens(tokens: Iterable[str]) -> tuple[str, ...]:
 
 def stem_text(text: str) -> str:
     """Space-separated normalised words to their stems, other separators kept."""
-    return " ".join(stem(t) if t.isalnum() else t for t in text.split(" "))
+    get = _CACHE.get  # the hot path of an index build: one dict lookup per word
+    return " ".join([get(t) or stem(t) for t in text.split(" ")])
