@@ -28,6 +28,10 @@ from paperpost.bot.papers.model import Paper
 RELAXED_SHARE = 0.5  # a relaxed match holds at least half of the query's words
 RELAXED_POOL = 200  # best OR matches examined for that share
 SIMILAR_TERMS = 25
+# Distance 2 costs ~(72n)^2 set lookups: only for short words, a few per query, so a
+# query of many garbage words stays quick.
+MAX_FAR_LENGTH = 9
+MAX_FAR_WORDS = 2
 _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 _VOCAB_FIELDS = ("title", "keywords", "abstract")
 
@@ -64,22 +68,29 @@ class Relevance:
             self._vocab = (searcher, vocab)
         return self._vocab[1]
 
-    def correct(self, word: str) -> str | None:
+    def correct(self, word: str, *, far: bool = True) -> str | None:
+        """The most common indexed word 1 edit away, else 2 (when ``far``)."""
         vocab = self.vocabulary()
-        if word in vocab or not word.isalpha() or len(word) < 3:
+        if word in vocab or not word.isalpha() or len(word) < 3 or len(word) > 40:
             return None
         near = [w for w in _edits1(word) if w in vocab]
-        if not near and len(word) <= 14:
+        if not near and far and len(word) <= MAX_FAR_LENGTH:
             near = [w for e in _edits1(word) for w in _edits1(e) if w in vocab]
         return max(near, key=lambda w: (vocab[w], w)) if near else None
 
     def suggest(self, query: Query) -> Suggestion | None:
         changed = False
+        far_left = MAX_FAR_WORDS
+
+        def correct(token: str) -> str:
+            nonlocal far_left
+            far_left -= token not in self.vocabulary()
+            return self.correct(token, far=far_left >= 0) or token
 
         def fix(node: Node) -> Node:
             nonlocal changed
             if isinstance(node, Term) and not node.prefix and node.field in (None, "title"):
-                tokens = tuple(self.correct(t) or t for t in node.tokens)
+                tokens = tuple(correct(t) for t in node.tokens)
                 changed = changed or tokens != node.tokens
                 return Term(tokens, node.field, node.prefix, node.exact)
             if isinstance(node, (And, Or)):
