@@ -93,3 +93,17 @@ def test_index_agrees_with_matcher_on_forms_and_acronyms(text: str) -> None:
     assert {h.paper_id for h in index.search(q, limit=None)} == {
         p.id for p in REAL if matches(q, p)
     }
+
+
+def test_an_exclusion_excludes_the_forms_of_its_word() -> None:
+    # Defect caught: exclusions left as written while words match by stem.
+    plural = {p.id for p in REAL if matches(parse_query('"agents"'), p)}
+    assert plural
+    assert not plural & {p.id for p in REAL if matches(parse_query("model -agent"), p)}
+    kept = {p.id for p in REAL if matches(parse_query('model -"agent"'), p)}
+    assert (
+        plural
+        & {p.id for p in REAL if matches(parse_query("model"), p)}
+        - {p.id for p in REAL if matches(parse_query('"agent"'), p)}
+        <= kept
+    )
