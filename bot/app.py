@@ -33,7 +33,9 @@ from paperpost.bot.delivery.outbox import Delivery, Outbox
 from paperpost.bot.delivery.planner import DeliveryPlanner
 from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
 from paperpost.bot.errors import UserError
+from paperpost.bot.papers.lookup import LookupThrottle, PaperLookup
 from paperpost.bot.papers.model import Paper
+from paperpost.bot.papers.paper_api import UpstreamPapers
 from paperpost.bot.papers.refresh import DayRefresher, PaperSource
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.bot.papers.sync import SyncReport, sync_days
@@ -58,10 +60,13 @@ class Paperpost:
         source: PaperSource,
         clock: Callable[[], datetime] = utc_now,
         outbox_sleep: Callable[[float], Awaitable[None]] | None = None,
+        upstream: UpstreamPapers | None = None,
     ) -> None:
         self.store = store
         self.library = library
         self.source = source
+        # Papers named by pasted links; without ``upstream``, stored papers only.
+        self.lookup = PaperLookup(library, LookupThrottle(store.path), upstream)
         self.channels = ChannelRegistry(store)
         self.ledger = Ledger(store)
         self.claims = Claims(store.path)
@@ -105,10 +110,17 @@ class Paperpost:
         *,
         source: PaperSource | None = None,
         fill_empty: bool = True,
+        lookups: bool | None = None,
         **kwargs: object,
     ) -> Paperpost:
         """Open the store in ``config.data_dir``; an empty one gets the bundled snapshot
-        (unless ``fill_empty`` is False: read-only CLI commands say it is empty instead)."""
+        (unless ``fill_empty`` is False: read-only CLI commands say it is empty instead).
+
+        ``lookups``: whether papers named by pasted links may be fetched from Hugging
+        Face / arXiv (``config``'s endpoints). By default only when ``source`` is not
+        given: a caller who picks the source (``--offline``, tests) stays off the network.
+        """
+        lookups = source is None if lookups is None else lookups
         store = Store(config.data_dir)
         library = await asyncio.to_thread(PaperLibrary, store)
         if fill_empty and library.paper_count() == 0:
@@ -118,6 +130,12 @@ class Paperpost:
             from paperpost.bot.papers.huggingface import HuggingFaceSource
 
             source = HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token)
+        if lookups:
+            kwargs["upstream"] = UpstreamPapers(
+                hf_endpoint=config.hf_endpoint,
+                arxiv_endpoint=config.arxiv_endpoint,
+                hf_token=config.hf_token,
+            )
         return cls(store=store, library=library, source=source, **kwargs)  # type: ignore[arg-type]
 
     def register_platform(self, platform: Platform) -> None:
@@ -170,6 +188,7 @@ class Paperpost:
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
+        await self.lookup.aclose()
         if self._batches:
             # Digests the scheduler just fired: let them finish.
             await asyncio.wait(set(self._batches))
@@ -232,6 +251,7 @@ class Paperpost:
     async def aclose(self) -> None:
         """``close()``, after the paper source's connections (when it has any)."""
         try:
+            await self.lookup.aclose()
             if isinstance(self.source, ClosableSource):
                 await self.source.aclose()
         finally:
@@ -246,6 +266,15 @@ class Paperpost:
 
     def paper(self, reference: str) -> Paper | None:
         return paper_named(self.library, reference)
+
+    async def papers_linked(self, urls: Sequence[str]) -> dict[str, Paper]:
+        """``{url: paper}`` for the links naming a paper that is stored or, once an hour
+        at most per id, found upstream (then stored). Never raises: others get no card."""
+        try:
+            return await self.lookup.papers_linked(urls)
+        except Exception:
+            log.exception("link lookup failed")
+            return {}
 
     async def sync(
         self, days: Sequence[date], *, on_day: Callable[[date, int], None] | None = None

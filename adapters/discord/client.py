@@ -18,6 +18,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from paperpost.adapters.discord.command_tree import PaperCommands
+from paperpost.adapters.discord.context_menu import show_paper_menu
 from paperpost.adapters.discord.delivery import DiscordPlatform
 from paperpost.bot.channels.replies import apology
 from paperpost.bot.config import Config
@@ -48,6 +49,7 @@ class PaperpostClient(discord.Client):
         self.commands = PaperCommands(core)
         for group in self.commands.groups:
             self.tree.add_command(group)
+        self.tree.add_command(show_paper_menu(core))  # "Show paper" on a message with links
         self.tree.on_error = self._on_command_error
         self._guild_id = guild_id
 

@@ -6,6 +6,7 @@ client.py          AsyncWebClient with retries; Slack errors → DeliveryError
 delivery.py        SlackPlatform: exactly-once digest posting (bot.ports.Platform)
 pacer.py           chat.postMessage pacing per workspace and channel
 slash_commands.py  Bolt listeners: /papers and "Share in channel"
+link_cards.py      Bolt listener: pasted paper links → cards (link_shared → chat.unfurl)
 server.py          HTTP mode on aiohttp;  runtime.py  start_slack / slack_platform
 """
 

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
+from paperpost.adapters.slack.link_cards import LinkCards
 from paperpost.adapters.slack.pacer import PostPacer
 from paperpost.adapters.slack.server import EVENTS_PATH, MAX_BODY, add_slack_routes, serve
 from paperpost.adapters.slack.slash_commands import SlashCommands
@@ -101,6 +102,7 @@ async def start_slack(
     await _check_token(client)
     bolt = AsyncApp(client=client, signing_secret=config.slack_signing_secret or "")
     SlashCommands(core, client).register(bolt)
+    LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
     platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
     core.register_platform(platform)
 
