@@ -1,4 +1,4 @@
-""""Show paper": a message context-menu command (right-click a message → Apps).
+"""The "Show paper" message context-menu command (right-click a message → Apps).
 
 Discord lets a bot read message text without the privileged Message Content
 intent only in the message an interaction targets, so link cards on Discord are

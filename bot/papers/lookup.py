@@ -38,7 +38,11 @@ class LookupThrottle:
     """Who may look a paper id up now, across processes (real time: it is shared)."""
 
     def __init__(
-        self, store_path: Path, *, interval: float = INTERVAL, clock: Callable[[], float] = time.time
+        self,
+        store_path: Path,
+        *,
+        interval: float = INTERVAL,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._path = store_path
         self._interval = interval
@@ -72,7 +76,9 @@ class LookupThrottle:
         now = self._clock()
         try:
             with self._transaction() as conn:
-                conn.execute(f"DELETE FROM {TABLE} WHERE looked_up_at <= ?", (now - self._interval,))
+                conn.execute(
+                    f"DELETE FROM {TABLE} WHERE looked_up_at <= ?", (now - self._interval,)
+                )
                 row = conn.execute(
                     f"SELECT looked_up_at FROM {TABLE} WHERE paper_id = ?", (paper_id,)
                 ).fetchone()

@@ -457,7 +457,9 @@ class FakeDiscord:
             })  # fmt: skip
         if m := re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path):
             guild = int(m[2]) if m[2] else None
-            synced = [{**c, "id": str(next(self._ids)), "application_id": m[1], "version": "1",
+            # Discord answers context menus (which send none) with an empty description.
+            synced = [{"description": "", **c, "id": str(next(self._ids)), "application_id": m[1],
+                       "version": "1",
                        **({"guild_id": m[2]} if m[2] else {})} for c in body]  # fmt: skip
             self.commands[guild] = synced
             self.events.append("SYNC")
