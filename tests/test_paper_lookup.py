@@ -190,3 +190,10 @@ async def test_a_core_given_its_source_stays_offline(
         assert hf.requests == [] and arxiv.requests == []
     finally:
         await app.aclose()
+
+
+def test_arxiv_endpoint_comes_from_the_environment() -> None:
+    assert Config.from_env({}).arxiv_endpoint == "https://export.arxiv.org"
+    assert Config.from_env({"ARXIV_ENDPOINT": " http://127.0.0.1:9/ "}).arxiv_endpoint == (
+        "http://127.0.0.1:9"
+    )
