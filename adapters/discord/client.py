@@ -50,7 +50,7 @@ class PaperpostClient(discord.Client):
         for group in self.commands.groups:
             self.tree.add_command(group)
         self.tree.add_command(show_paper_menu(core))  # "Show paper" on a message with links
-        self.tree.on_error = self._on_command_error
+        self.tree.error(self._on_command_error)
         self._guild_id = guild_id
 
     async def setup_hook(self) -> None:

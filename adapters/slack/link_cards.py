@@ -11,7 +11,7 @@ unknown gets no card; a failure is logged, never said in the channel.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypedDict
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -43,7 +43,14 @@ def _links(event: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(urls))[:MAX_LINKS]
 
 
-def _target(event: dict[str, Any]) -> dict[str, str] | None:
+class UnfurlTarget(TypedDict, total=False):
+    channel: str
+    ts: str
+    unfurl_id: str
+    source: str
+
+
+def _target(event: dict[str, Any]) -> UnfurlTarget | None:
     """Where the unfurl goes: ``unfurl_id`` + ``source`` (works in the composer too),
     else the message's ``channel`` + ``ts``."""
     unfurl_id, source = event.get("unfurl_id"), event.get("source")
