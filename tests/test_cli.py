@@ -33,7 +33,7 @@ def paperpost(
 def test_demo_runs_offline(tmp_path: Path) -> None:
     result = paperpost("demo", data=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Top papers of Friday 21 August 2026" in result.stdout
+    assert "Top papers of Fri 21 Aug 2026" in result.stdout
     assert "/papers search" in result.stdout
     assert not (tmp_path / "paperpost.sqlite").exists()  # the demo uses a throw-away folder
 
@@ -50,7 +50,7 @@ def test_sync_pages_and_search_json(tmp_path: Path) -> None:
             env={"HF_ENDPOINT": hf.url},
         )
     assert result.returncode == 0, result.stderr
-    assert "synced 3 day(s), 50 paper(s)" in result.stdout  # the 50-item day, and two empty
+    assert "synced 3 days, 50 papers" in result.stdout  # the 50-item day, and two empty
     assert "3/3" in result.stderr  # the progress bar
     found = paperpost("search", "model", "--json", "--limit", "3", data=tmp_path)
     assert found.returncode == 0
