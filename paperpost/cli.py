@@ -271,7 +271,7 @@ def cmd_console(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
     async def run() -> IndexReport:
-        async with opened(args, config, fill_empty=False) as core:
+        async with opened(args, config, fill_empty=args.offline) as core:
             return await asyncio.to_thread(core.check_index)
 
     report = asyncio.run(run())

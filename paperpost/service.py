@@ -69,10 +69,10 @@ async def run_service(config: Config, *, offline: bool) -> int:
         late = add_late_slack_routes(web_app)
     runtimes: list[Runtime] = []
     runner: web.AppRunner | None = None
+    stopping = asyncio.create_task(terminated.wait())
     try:
         runner = await _listen(web_app, config)
         connecting = asyncio.create_task(_connect(core, config, late, readiness, runtimes))
-        stopping = asyncio.create_task(terminated.wait())
         await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not connecting.done():  # terminated while still trying to connect
             connecting.cancel()
@@ -84,6 +84,7 @@ async def run_service(config: Config, *, offline: bool) -> int:
             _log_schedule(core)
             await stopping
     finally:
+        stopping.cancel()  # not work for shut_down to wait for
         await shut_down(core, runtimes, runner, spare=callers)
     return 0
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.fakes.discord_fake import FakeDiscord
-from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI
+from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI
 
 T = TypeVar("T")
 START_WITHIN = 60.0
@@ -194,3 +194,18 @@ def test_discord_says_when_it_is_ready(loop: LoopThread, tmp_path: Path) -> None
         stderr = stop(service)
         loop.run(fake.close)
     assert "Discord ready: bot user paperpost" in stderr and "in 1 server" in stderr, stderr
+
+
+def test_sigterm_while_still_reaching_a_platform_exits_0(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",  # nothing ever listens
+    }
+    service = start(tmp_path, port, env)
+    wait_for_health(service, port, lambda status, body: "cannot reach" in str(body))
+    started = time.monotonic()
+    stderr = stop(service)
+    assert time.monotonic() - started < 10, stderr
+    assert "Traceback" not in stderr, stderr
