@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlitedict import SqliteDict  # type: ignore[import-untyped]  # no stubs exist
+from sqlitedict import SqliteDict
 
 from paperpost.bot.catalog import migrations, store_errors
 from paperpost.bot.catalog.table_connection import TableConnection
@@ -45,7 +45,7 @@ def _decode(blob: str | bytes) -> Any:
     return json.loads(blob)
 
 
-class _Table(SqliteDict):  # type: ignore[misc]  # sqlitedict ships no type hints
+class _Table(SqliteDict):  # type: ignore[misc, unused-ignore]  # sqlitedict ships no type hints
     """A SqliteDict whose connection fails fast (see ``TableConnection``)."""
 
     def _new_conn(self) -> TableConnection:
@@ -148,6 +148,12 @@ class Store:
         with self._lock:
             for name in names or TABLES:
                 self._tables[name].commit(blocking=True)
+
+    def rollback(self, *names: str) -> None:
+        """Drop the tables' uncommitted writes: a logical write that failed half-way
+        must not keep SQLite's write lock (others would wait) nor be committed later."""
+        for name in names or TABLES:
+            self._tables[name].conn.rollback()
 
     @property
     def index_path(self) -> Path:

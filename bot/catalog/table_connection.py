@@ -82,6 +82,12 @@ class TableConnection:
                 self._abandon()
                 raise store_errors.from_sqlite(self.path, exc) from exc
 
+    def rollback(self) -> None:
+        """Drop uncommitted writes, releasing the database's write lock."""
+        with self._lock:
+            if not self._closed:
+                self._abandon()
+
     def close(self, force: bool = False) -> None:
         """Uncommitted writes are dropped, as with sqlitedict's close."""
         with self._lock:
