@@ -93,7 +93,10 @@ async def connect_discord(core: Paperpost, config: Config, readiness: Readiness)
     readiness.waiting("discord", "logged in; waiting for the gateway")
 
     async def announce() -> None:
-        await runtime.client.wait_until_ready()
+        try:  # until READY, or until the connection ends (shutdown, or logged as it ends)
+            await runtime.wait_ready(timeout=None)
+        except Exception:
+            return
         guilds = len(runtime.client.guilds)
         log.info(
             "Discord ready: bot user %s, in %d server%s",

@@ -209,3 +209,33 @@ def test_sigterm_while_still_reaching_a_platform_exits_0(tmp_path: Path) -> None
     stderr = stop(service)
     assert time.monotonic() - started < 10, stderr
     assert "Traceback" not in stderr, stderr
+
+
+async def test_backoff_doubles_to_a_cap_and_never_retries_a_refusal() -> None:
+    from paperpost.bot.errors import UserError
+    from paperpost.http_server import Readiness
+    from paperpost.startup import with_backoff
+
+    slept: list[float] = []
+    failures = iter([ConnectionRefusedError(111, "refused")] * 8)
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def attempt() -> str:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return "connected"
+
+    readiness = Readiness()
+    assert await with_backoff("slack", attempt, readiness, sleep=sleep) == "connected"
+    assert slept == [1, 2, 4, 8, 16, 32, 60, 60]
+
+    async def refused() -> str:
+        raise UserError("Slack refused SLACK_BOT_TOKEN: invalid_auth")
+
+    slept.clear()
+    with pytest.raises(UserError):
+        await with_backoff("slack", refused, readiness, sleep=sleep)
+    assert slept == []

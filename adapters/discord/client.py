@@ -82,7 +82,7 @@ class DiscordRuntime:
         self.platform = platform
         self.task = task
 
-    async def wait_ready(self, timeout: float = 60.0) -> None:
+    async def wait_ready(self, timeout: float | None = 60.0) -> None:
         """Until READY and the guilds' GUILD_CREATE arrived (or the connection died)."""
         ready = asyncio.ensure_future(self.client.wait_until_ready())
         done, _ = await asyncio.wait(
