@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from aiohttp import web
 
-from paperpost.adapters.console import ConsolePlatform, serve_console
+from paperpost.adapters.console import ConsolePlatform, render_digest, serve_console
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.plain_text import plural
 from paperpost.bot.config import Config
 from paperpost.bot.delivery.outbox import Delivery
 from paperpost.bot.errors import PaperpostError, UserError
@@ -244,6 +245,11 @@ async def post_digests_now(
     out: TextIO | None = None,
 ) -> Sequence[Delivery]:
     core = await open_core(config, offline=offline)
+    try:
+        known_channel(core, channel)
+    except UserError:
+        core.close()
+        raise
     platforms = await posting_platforms(config)
     try:
         for platform in platforms:
@@ -255,6 +261,20 @@ async def post_digests_now(
         core.close()
     for d in deliveries:
         detail = f" ({d.detail})" if d.detail else ""
-        papers = f" {d.papers} paper(s)" if d.papers else ""
-        print(f"{d.channel} {d.day}: {d.outcome.value}{papers}{detail}", file=out or sys.stderr)
+        papers = f" {plural(d.papers, 'paper')}" if d.papers else ""
+        outcome = d.outcome.value
+        if d.digest is not None and d.digest.entries:  # a dry run: show what would go out
+            outcome = "would send"
+            print(f"would send to {d.channel}:\n{render_digest(d.digest)}", file=sys.stdout)
+        print(f"{d.channel} {d.day}: {outcome}{papers}{detail}", file=out or sys.stderr)
     return deliveries
+
+
+def known_channel(core: Paperpost, channel: ChannelKey | None) -> None:
+    """``digest --channel`` names a channel Paperpost has seen, or exit 2 naming those."""
+    if channel is None:
+        return
+    known = [str(key) for key, _ in core.channel_list()]
+    if str(channel) not in known:
+        names = ", ".join(known[:20]) + (" …" if len(known) > 20 else "") or "none yet"
+        raise UserError(f"no channel {channel}: known channels are {names}")
