@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.library import IndexReport, PaperLibrary
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.grammar import Command, parse_command
 from paperpost.bot.channels.handlers import CommandHandlers, paper_named
@@ -292,3 +292,16 @@ class Paperpost:
 
     def import_channels(self, data: Any) -> list[ChannelKey]:
         return self.channels.import_(data)
+
+    def next_digest(self) -> tuple[datetime, ChannelKey] | None:
+        """The soonest scheduled digest and its channel (``None``: nothing scheduled)."""
+        upcoming = [
+            (when, key)
+            for key, settings in self.channels.all()
+            if not settings.paused and (when := self.scheduler.next_run(key)) is not None
+        ]
+        return min(upcoming, default=None)
+
+    def check_index(self) -> IndexReport:
+        """Store against index, repairing what this process can (``paperpost doctor``)."""
+        return self.library.check_index(repair=True)

@@ -14,13 +14,22 @@ from paperpost.adapters.slack.client import build_client
 from paperpost.adapters.slack.delivery import SlackPlatform
 from paperpost.adapters.slack.render import SlackMessage, render_digest, render_reply
 from paperpost.adapters.slack.runtime import SlackRuntime, slack_platform, start_slack
-from paperpost.adapters.slack.server import EVENTS_PATH, add_slack_routes, build_web_app, serve
+from paperpost.adapters.slack.server import (
+    EVENTS_PATH,
+    LateBolt,
+    add_late_slack_routes,
+    add_slack_routes,
+    build_web_app,
+    serve,
+)
 
 __all__ = [
     "EVENTS_PATH",
+    "LateBolt",
     "SlackMessage",
     "SlackPlatform",
     "SlackRuntime",
+    "add_late_slack_routes",
     "add_slack_routes",
     "build_client",
     "build_web_app",

@@ -166,6 +166,7 @@ class FakeSlackAPI:
     limiter: Callable[[str, dict[str, Any]], int | None] | None = None
     rate_limited: int = 0
     unanswered: int = 0  # posts recorded whose answer is still in its post_latency
+    port: int = 0  # 0: any free port; a fixed one lets a test bring Slack up "late"
 
     # -- life cycle --------------------------------------------------------------
     async def start(self) -> FakeSlackAPI:
@@ -174,7 +175,7 @@ class FakeSlackAPI:
         app.router.add_post("/response/{key}", self._response_url)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base = f"http://{host}:{port}"
