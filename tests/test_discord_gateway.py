@@ -104,7 +104,8 @@ async def test_login_gateway_and_command_sync(fake: FakeDiscord, runtime: Discor
     assert settings["tz"]["options"][0]["autocomplete"] is True
     assert "mon-fri" in [c["value"] for c in settings["days"]["options"][0]["choices"]]
     reading = {o["name"] for o in synced["papers"]["options"]}
-    assert reading == {"help", "search", "show", "top", "list", "settings", "preview", "why"}
+    assert reading == {"help", "search", "show", "top", "list", "settings", "preview", "why",
+                       "like", "save", "saved", "unsave", "forget"}  # fmt: skip
 
 
 async def test_global_sync_without_dev_guild(
