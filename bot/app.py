@@ -176,8 +176,10 @@ class Paperpost:
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
+        """Deliveries in flight end after their current part (the next start resumes
+        them); nothing new starts."""
+        self.outbox.stop_after_part()
         if self._batches:
-            # Digests the scheduler just fired: let them finish.
             await asyncio.wait(set(self._batches))
         if self._sweeper:
             self._sweeper.cancel()

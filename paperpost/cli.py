@@ -24,7 +24,7 @@ from tqdm import tqdm
 from paperpost import saved_command
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import ChannelKey
-from paperpost.bot.channels.plain_text import paper_detail, paper_list
+from paperpost.bot.channels.plain_text import paper_detail, paper_list, plural
 from paperpost.bot.config import Config
 from paperpost.bot.errors import PaperpostError, UserError
 from paperpost.bot.papers.model import Paper
@@ -35,6 +35,13 @@ from paperpost.logs import configure_logging
 T = TypeVar("T")
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
+DATA_DIR_OPTION = "--data-dir"
+# ``search``'s own options; any other word starting with "-" is a query word (-survey).
+# (option: takes a value)
+SEARCH_OPTIONS = {
+    "--limit": True, "--json": False, "--offline": False, "-v": False,
+    "--verbose": False, "-h": False, "--help": False, DATA_DIR_OPTION: True,
+}  # fmt: skip
 
 
 def _day(text: str) -> date:
@@ -57,9 +64,17 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _application_id(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not an application id (digits only)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, help="state folder (default: $PAPERPOST_DATA_DIR)")
+    common.add_argument(
+        DATA_DIR_OPTION, type=Path, help="state folder (default: $PAPERPOST_DATA_DIR)"
+    )
     common.add_argument(
         "--offline",
         action="store_true",
@@ -102,8 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     discord = sub.add_parser("discord", help="Discord set-up helpers")
     discord_sub = discord.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
-    discord_sub.add_parser(
-        "invite-url", parents=[common], help="print the bot's invite link (needs DISCORD_BOT_TOKEN)"
+    invite = discord_sub.add_parser(
+        "invite-url",
+        parents=[common],
+        help="print the bot's invite link (from --application-id, or asks Discord with "
+        "DISCORD_BOT_TOKEN)",
+    )
+    invite.add_argument(
+        "--application-id",
+        type=_application_id,
+        help="the application id (Developer Portal → General Information): no token or network",
     )
 
     saved_command.add_parser(sub, common, _channel)
@@ -152,10 +175,22 @@ async def opened(
         await core.aclose()
 
 
+def existing_data_dir(config: Config, *, offline: bool = False) -> None:
+    """Read-only commands never create the data folder: a mistyped path or a missing
+    volume is exit 2 naming where they looked (``--offline`` may fill a new one)."""
+    if offline or config.data_dir.is_dir():
+        return
+    raise UserError(
+        f"no Paperpost data at {config.data_dir} (from --data-dir, else $PAPERPOST_DATA_DIR, "
+        "else ~/.local/share/paperpost): point there, or add --offline for the bundled snapshot"
+    )
+
+
 @asynccontextmanager
 async def opened_with_papers(args: argparse.Namespace, config: Config) -> AsyncIterator[Paperpost]:
     """For read-only commands: an empty store is an error unless ``--offline``
     (which fills it from the bundled snapshot)."""
+    existing_data_dir(config, offline=args.offline)
     async with opened(args, config, fill_empty=args.offline) as core:
         if core.health().papers == 0:
             raise UserError(
@@ -185,7 +220,7 @@ def cmd_sync(args: argparse.Namespace, config: Config) -> int:
                 return await core.sync(days, on_day=advance)
 
     report = asyncio.run(run())
-    print(f"synced {len(report.synced)} day(s), {report.papers} paper(s)")
+    print(f"synced {plural(len(report.synced), 'day')}, {plural(report.papers, 'paper')}")
     for day, reason in report.failed:
         print(f"failed {day}: {reason}", file=sys.stderr)
     return EXIT_FAILURE if report.failed else 0
@@ -238,6 +273,8 @@ def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     from paperpost.bot.delivery.outbox import Outcome
     from paperpost.service import post_digests_now
 
+    if args.date is not None:
+        featured_day_or_error(args.date, today=datetime.now(UTC).date())
     deliveries = asyncio.run(
         post_digests_now(
             config,
@@ -253,6 +290,17 @@ def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     return EXIT_FAILURE if any(d.outcome in failed for d in deliveries) else 0
 
 
+def featured_day_or_error(day: date, *, today: date) -> None:
+    """``digest --date``: a day Hugging Face can never feature is a user error, not a wait."""
+    if day > today:
+        raise UserError(f"{day} has not happened yet (today is {today}, UTC): pick a past weekday")
+    if day.weekday() >= 5:
+        raise UserError(
+            f"{day} is a {day:%A}: Hugging Face features papers Monday to Friday, "
+            "so no digest exists for it; pick a weekday"
+        )
+
+
 def cmd_channels(args: argparse.Namespace, config: Config) -> int:
     if args.channels_command == "import":
         text = sys.stdin.read() if str(args.file) == "-" else _read(args.file)
@@ -261,8 +309,9 @@ def cmd_channels(args: argparse.Namespace, config: Config) -> int:
         except json.JSONDecodeError as exc:
             raise UserError(f"{args.file} is not JSON: {exc}") from None
         keys = asyncio.run(_with_channels(args, config, lambda core: core.import_channels(data)))
-        print(f"imported {len(keys)} channel(s)")
+        print(f"imported {plural(len(keys), 'channel')}")
         return 0
+    existing_data_dir(config)
     if args.channels_command == "export" or args.json:
         exported = asyncio.run(_with_channels(args, config, Paperpost.export_channels))
         print(json.dumps(exported, indent=2, ensure_ascii=False))
@@ -271,7 +320,7 @@ def cmd_channels(args: argparse.Namespace, config: Config) -> int:
         state = "paused" if s.paused else "active"
         print(
             f"{key}  {state}  {s.post_time:%H:%M} {s.timezone} {s.days_text()}  "
-            f"top {s.top_n}  {len(s.subscriptions)} saved search(es)"
+            f"top {s.top_n}  {plural(len(s.subscriptions), 'saved search', 'saved searches')}"
         )
     return 0
 
@@ -292,8 +341,14 @@ def cmd_saved(args: argparse.Namespace, config: Config) -> int:
 def cmd_discord(args: argparse.Namespace, config: Config) -> int:
     from paperpost.adapters.discord import fetch_application_id, invite_url
 
+    if args.application_id is not None:
+        print(invite_url(args.application_id))
+        return 0
     if not config.discord_bot_token:
-        raise UserError("set DISCORD_BOT_TOKEN (the bot token from the Developer Portal) first")
+        raise UserError(
+            "set DISCORD_BOT_TOKEN (the bot token from the Developer Portal), or pass "
+            "--application-id ID"
+        )
     application_id = asyncio.run(
         fetch_application_id(config.discord_bot_token, config.discord_api_url)
     )
@@ -316,7 +371,34 @@ COMMANDS = {
 }  # fmt: skip
 
 
+def search_words_as_query(argv: Sequence[str]) -> list[str]:
+    """``search agents -survey``: words after ``search`` that are not its options go
+    after a ``--``, so argparse reads ``-survey`` as a query word, in order."""
+    argv = list(argv)
+    if "search" not in argv:
+        return argv
+    at = argv.index("search")
+    if at > 0 and argv[at - 1] == DATA_DIR_OPTION:
+        return argv
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(argv[at + 1 :])
+    for token in rest:
+        if token == "--":
+            words.extend(rest)
+            break
+        name = token.split("=", 1)[0]
+        if name in SEARCH_OPTIONS:
+            options.append(token)
+            if SEARCH_OPTIONS[name] and "=" not in token:
+                options.append(next(rest, ""))
+        else:
+            words.append(token)
+    return [*argv[: at + 1], *options, "--", *words] if words else argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = search_words_as_query(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
         config = _config(args)

@@ -23,6 +23,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from paperpost.adapters.slack.changers import ChangerCheck
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
 from paperpost.adapters.slack.pacer import PostPacer
@@ -100,7 +101,8 @@ async def start_slack(
         )
     await _check_token(client)
     bolt = AsyncApp(client=client, signing_secret=config.slack_signing_secret or "")
-    SlashCommands(core, client).register(bolt)
+    changers = ChangerCheck(config.slack_changers, client)
+    SlashCommands(core, client, changers=changers).register(bolt)
     platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
     core.register_platform(platform)
 

@@ -7,7 +7,10 @@ as slack_sdk sends ``chat.postMessage`` as JSON and most methods form-encoded)
     ``auth.test``, ``chat.postMessage``, ``conversations.history`` (newest
     first, ``limit``/``cursor`` paging, ``metadata`` only with
     ``include_all_metadata``), ``conversations.replies``, ``conversations.info``
-    (``is_member``), ``apps.connections.open`` (``api.socket_url``). Unknown
+    (``is_member``), ``apps.connections.open`` (``api.socket_url``),
+    ``users.info`` (``api.users``: id → flags such as ``{"is_admin": True}``;
+    an unknown id is ``user_not_found``), ``usergroups.users.list``
+    (``api.usergroups``: id → member ids; unknown: ``no_such_subteam``). Unknown
     methods answer ``{"ok": false, "error": "unknown_method"}``. A wrong bot
     token answers ``invalid_auth``.
 
@@ -80,13 +83,15 @@ BOT_USER_ID = "UBOT0001"
 TEXT_LIMIT = 40_000  # chat.postMessage ``text``: over it, msg_too_long
 # The bot scopes of slack/manifest.yaml (chat:write.public is left off there).
 SCOPES = frozenset({"commands", "chat:write", "channels:history", "groups:history",
-                    "channels:read", "groups:read"})  # fmt: skip
+                    "channels:read", "groups:read", "users:read", "usergroups:read"})  # fmt: skip
 # Scope a method needs, by the kind of channel (C public, G private).
 NEEDS = {
     "chat.postMessage": ("chat:write", "chat:write"),
     "conversations.history": ("channels:history", "groups:history"),
     "conversations.replies": ("channels:history", "groups:history"),
     "conversations.info": ("channels:read", "groups:read"),
+    "users.info": ("users:read", "users:read"),
+    "usergroups.users.list": ("usergroups:read", "usergroups:read"),
 }
 
 
@@ -143,6 +148,8 @@ class FakeSlackAPI:
     _not_member: set[str] = field(default_factory=set)
     _missing: set[str] = field(default_factory=set)
     scopes: set[str] = field(default_factory=lambda: set(SCOPES))
+    users: dict[str, dict[str, bool]] = field(default_factory=dict)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -373,6 +380,20 @@ class FakeSlackAPI:
             return {"ok": False, "error": error}
         member = channel not in self._not_member
         return {"ok": True, "channel": {"id": channel, "is_channel": True, "is_member": member}}
+
+    def _m_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = params.get("user", "")
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        flags = {"is_admin": False, "is_owner": False, "is_primary_owner": False}
+        member = {"id": user, "team_id": self.team_id, "name": user.lower(), "deleted": False}
+        return {"ok": True, "user": member | flags | self.users[user]}
+
+    def _m_usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = params.get("usergroup", "")
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
 
     def _page(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         start = int(params.get("cursor") or 0)
