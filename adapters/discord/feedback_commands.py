@@ -42,7 +42,8 @@ def add_feedback_commands(group: app_commands.Group, run: Runner) -> None:
     @group.command(name="unsave", description="Remove your save of a paper")
     @app_commands.describe(paper=PAPER_HELP)
     async def unsave(interaction: discord.Interaction, paper: PaperArg) -> None:
-        await run(interaction, Command("unsave", paper), ephemeral=True)
+        # Only the paper: "ID all" (everyone's saves) is for channel changers, not /papers.
+        await run(interaction, Command("unsave", (paper.split() or [""])[0]), ephemeral=True)
 
     @group.command(name="forget", description="Erase your votes and saves in this channel")
     async def forget(interaction: discord.Interaction) -> None:
