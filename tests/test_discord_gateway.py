@@ -206,3 +206,18 @@ async def test_permanent_error_pauses_the_channel(
     [delivery] = await core.post_digests(day=DAY)
     assert delivery.outcome is Outcome.PAUSED
     assert core.channels.get(KEY).paused
+
+
+async def test_save_and_unsave_over_the_gateway(
+    fake: FakeDiscord, runtime: DiscordRuntime, core: Paperpost
+) -> None:
+    """/papers save counts the caller's vote; /papers unsave with "ID all" typed into the
+    paper option removes only the caller's own save (everyone's is a changer's command)."""
+    paper = core.library.papers_on(DAY)[0]
+    await core.handle(KEY, f"save {paper.id}", user="someone-else")
+    saving = await fake.invoke("papers", "save", options={"paper": paper.id})
+    [reply] = await answered(fake, saving)
+    assert "Saved" in reply["content"] and reply["flags"] & EPHEMERAL
+    unsaving = await fake.invoke("papers", "unsave", options={"paper": f"{paper.id} all"})
+    await answered(fake, unsaving)
+    assert [v.user for v in core.feedback.votes(KEY)] == ["someone-else"]
