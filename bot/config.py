@@ -19,6 +19,7 @@ from paperpost.bot.errors import UserError
 T = TypeVar("T")
 
 HF_ENDPOINT = "https://huggingface.co"
+ARXIV_ENDPOINT = "https://export.arxiv.org"  # its API at /api/query (link-card lookups)
 HOST = "127.0.0.1"
 PORT = 3000
 SLACK_API_URL = "https://slack.com/api/"
@@ -105,6 +106,7 @@ class Config:
     data_dir: Path
     hf_endpoint: str = HF_ENDPOINT
     hf_token: str | None = field(default=None, repr=False)
+    arxiv_endpoint: str = ARXIV_ENDPOINT
     host: str = HOST
     port: int = PORT
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -141,6 +143,7 @@ class Config:
             data_dir=Path(get("PAPERPOST_DATA_DIR") or default_data_dir(env)),
             hf_endpoint=(get("HF_ENDPOINT") or HF_ENDPOINT).rstrip("/"),
             hf_token=get("HF_TOKEN"),
+            arxiv_endpoint=(get("ARXIV_ENDPOINT") or ARXIV_ENDPOINT).rstrip("/"),
             host=get("PAPERPOST_HOST") or HOST,
             port=parsed("PORT", _port, PORT, "a port number from 0 to 65535"),
             slack_bot_token=get("SLACK_BOT_TOKEN"),

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
+import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -23,6 +25,7 @@ from tqdm import tqdm
 
 from paperpost import saved_command
 from paperpost.bot.app import Paperpost
+from paperpost.bot.catalog.library import IndexReport
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.plain_text import paper_detail, paper_list, plural
 from paperpost.bot.config import Config
@@ -70,22 +73,39 @@ def _application_id(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        DATA_DIR_OPTION, type=Path, help="state folder (default: $PAPERPOST_DATA_DIR)"
+def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """``--data-dir``, ``--offline``, ``-v``: on the main parser (with defaults) and on
+    every subcommand (without: an option given before the subcommand is kept)."""
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        DATA_DIR_OPTION,
+        type=Path,
+        default=default(None),
+        help="state folder (default: $PAPERPOST_DATA_DIR)",
     )
-    common.add_argument(
+    parser.add_argument(
         "--offline",
         action="store_true",
+        default=default(False),
         help="use the bundled snapshot of real papers instead of Hugging Face",
     )
-    common.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default(False), help="log more"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, defaults=False)
 
     parser = argparse.ArgumentParser(
         prog="paperpost",
         description="Hugging Face Daily Papers for Slack and Discord channels.",
     )
+    _add_global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sync = sub.add_parser("sync", parents=[common], help="fetch featured days into the store")
@@ -107,8 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "run", parents=[common],
-        help="serve Slack/Discord when their tokens are set; else the console on stdin",
+        help="serve Slack and/or Discord (needs SLACK_BOT_TOKEN or DISCORD_BOT_TOKEN)",
     )  # fmt: skip
+    sub.add_parser(
+        "console", parents=[common],
+        help="the console channel on stdin, one command per line, until end of input",
+    )  # fmt: skip
+    sub.add_parser(
+        "doctor", parents=[common], help="compare the search index with the store and repair it"
+    )
 
     digest = sub.add_parser("digest", parents=[common], help="post digests now (cron mode)")
     digest.add_argument("--date", type=_day, help="post this featured day to every channel")
@@ -266,7 +293,25 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from paperpost.service import run_service
 
+    # A service says what it does: Paperpost's own INFO lines (ready, digests posted).
+    logging.getLogger("paperpost").setLevel(logging.INFO)
     return asyncio.run(run_service(config, offline=args.offline))
+
+
+def cmd_console(args: argparse.Namespace, config: Config) -> int:
+    from paperpost.service import run_console
+
+    return asyncio.run(run_console(config, offline=args.offline))
+
+
+def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    async def run() -> IndexReport:
+        async with opened(args, config, fill_empty=args.offline) as core:
+            return await asyncio.to_thread(core.check_index)
+
+    report = asyncio.run(run())
+    print(report)
+    return 0 if report.ok or report.repaired else EXIT_FAILURE
 
 
 def cmd_digest(args: argparse.Namespace, config: Config) -> int:
@@ -365,7 +410,7 @@ def _read(path: Path) -> str:
 
 COMMANDS = {
     "sync": cmd_sync, "search": cmd_search, "show": cmd_show, "demo": cmd_demo,
-    "run": cmd_run,
+    "run": cmd_run, "console": cmd_console, "doctor": cmd_doctor,
     "discord": cmd_discord, "digest": cmd_digest, "channels": cmd_channels,
     "saved": cmd_saved,
 }  # fmt: skip
@@ -415,6 +460,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head & co.: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug, or a failure nobody foresaw: one line, no traceback
+        if args.verbose:
+            traceback.print_exc()
+        what = " ".join(str(exc).split())[:300] or type(exc).__name__
+        print(f"paperpost: unexpected error: {what}; run with -v for details", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

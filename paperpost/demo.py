@@ -1,7 +1,7 @@
 """``paperpost demo``: the whole loop, offline, on the bundled snapshot.
 
 It runs in a throw-away folder, through the same core and console adapter as
-``paperpost run``: the latest day's top papers, a subscription, its preview,
+``paperpost console``: the latest day's top papers, a subscription, its preview,
 the digest it posts, and a search.
 """
 
@@ -49,8 +49,8 @@ async def _demo(data_dir: Path) -> None:
         print(f"\n> {EXAMPLE_SEARCH}")
         print(render_reply(await core.handle(CONSOLE_CHANNEL, EXAMPLE_SEARCH, user="you")))
         print(
-            "\nNext: 'paperpost run' for the console on stdin, or set SLACK_BOT_TOKEN / "
-            "DISCORD_BOT_TOKEN to serve a team (see README.md)."
+            "\nNext: 'paperpost console' for the console on stdin, or set SLACK_BOT_TOKEN / "
+            "DISCORD_BOT_TOKEN and 'paperpost run' to serve a team (see README.md)."
         )
     finally:
         await core.aclose()

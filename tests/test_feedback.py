@@ -210,7 +210,7 @@ def parse_bibtex(text: str) -> list[dict[str, str]]:
 def test_saved_cli_bibtex_parses_and_json_lists(tmp_path: Path) -> None:
     data = tmp_path / "data"
     lines = "save 2608.19880\nlike 2608.19880\nsave 2608.19880\nsave 2608.19880\n"
-    run = paperpost("run", "--offline", data=data, stdin=lines)
+    run = paperpost("console", "--offline", data=data, stdin=lines)
     assert run.returncode == 0, run.stderr
     bib = paperpost("saved", "--channel", "console:local", "--bibtex", data=data)
     assert bib.returncode == 0, bib.stderr

@@ -59,7 +59,8 @@ def paper_detail(paper: Paper) -> str:
         links.append(f"code {paper.github_repo}{stars}")
     if paper.project_page:
         links.append(f"project {paper.project_page}")
-    days = ", ".join(day_text(d) for d in paper.featured_days)
+    # A paper stored from a pasted link may never have been on Daily Papers.
+    days = ", ".join(day_text(d) for d in paper.featured_days) or "never on Daily Papers"
     lines = [
         paper.title,
         f"{authors_line(paper, most=8)}"
