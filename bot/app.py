@@ -33,6 +33,10 @@ from paperpost.bot.delivery.outbox import Delivery, Outbox
 from paperpost.bot.delivery.planner import DeliveryPlanner
 from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
 from paperpost.bot.errors import UserError
+from paperpost.bot.feedback.commands import FeedbackCommands
+from paperpost.bot.feedback.export import export_votes, parse_votes
+from paperpost.bot.feedback.reading_list import Tally, reading_list
+from paperpost.bot.feedback.votes import FeedbackStore
 from paperpost.bot.papers.lookup import LookupThrottle, PaperLookup
 from paperpost.bot.papers.model import Paper
 from paperpost.bot.papers.paper_api import UpstreamPapers
@@ -94,6 +98,7 @@ class Paperpost:
             refresher=self.refresher,
             clock=clock,
         )
+        self.feedback = FeedbackStore(store.path)
         self.handlers = CommandHandlers(
             library=library,
             channels=self.channels,
@@ -101,6 +106,7 @@ class Paperpost:
             clock=clock,
             on_settings_changed=self._settings_changed,
             next_post=lambda _key, settings: next_fire_time(settings, self.clock()),
+            feedback=FeedbackCommands(votes=self.feedback, library=library, clock=clock),
         )
 
     @classmethod
@@ -154,7 +160,7 @@ class Paperpost:
         self, channel: ChannelKey, command: Command, *, user: str | None = None
     ) -> Reply:
         try:
-            return await asyncio.to_thread(self.handlers.run, channel, command)
+            return await asyncio.to_thread(self.handlers.run, channel, command, user=user)
         except UserError as exc:
             return error(str(exc))
         except Exception as exc:
@@ -292,10 +298,19 @@ class Paperpost:
         return self.channels.all()
 
     def export_channels(self) -> dict[str, Any]:
-        return self.channels.export()
+        """Every channel, and (an optional field, added later) every channel's votes."""
+        return {**self.channels.export(), "feedback": export_votes(self.feedback)}
 
     def import_channels(self, data: Any) -> list[ChannelKey]:
-        return self.channels.import_(data)
+        votes = parse_votes(data)  # checked before any channel is written: all or nothing
+        keys = self.channels.import_(data)
+        self.feedback.add_many(votes)
+        return keys
+
+    def saved_papers(self, channel: ChannelKey) -> list[tuple[Paper | None, Tally]]:
+        """The channel's reading list, newest first (``paperpost saved``)."""
+        listed = reading_list(self.feedback.votes(channel))
+        return [(self.library.get(t.paper_id), t) for t in listed]
 
     def next_digest(self) -> tuple[datetime, ChannelKey] | None:
         """The soonest scheduled digest and its channel (``None``: nothing scheduled)."""

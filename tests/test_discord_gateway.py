@@ -105,9 +105,8 @@ async def test_login_gateway_and_command_sync(fake: FakeDiscord, runtime: Discor
     assert settings["tz"]["options"][0]["autocomplete"] is True
     assert "mon-fri" in [c["value"] for c in settings["days"]["options"][0]["choices"]]
     reading = {o["name"] for o in synced["papers"]["options"]}
-    assert reading == {
-        "help", "search", "show", "similar", "top", "list", "settings", "preview", "why"
-    }  # fmt: skip
+    assert reading == {"help", "search", "show", "similar", "top", "list", "settings",
+                       "preview", "why", "like", "save", "saved", "unsave", "forget"}  # fmt: skip
 
 
 async def test_global_sync_without_dev_guild(
@@ -220,3 +219,18 @@ async def test_search_corrections_and_similar_papers(
     asked = await fake.invoke("papers", "similar", options={"paper": "2608.19880"})
     embeds = [e for f in await answered(fake, asked) for e in f["embeds"]]
     assert len(embeds) >= 3 and all("2608.19880" not in e["url"] for e in embeds)
+
+
+async def test_save_and_unsave_over_the_gateway(
+    fake: FakeDiscord, runtime: DiscordRuntime, core: Paperpost
+) -> None:
+    """/papers save counts the caller's vote; /papers unsave with "ID all" typed into the
+    paper option removes only the caller's own save (everyone's is a changer's command)."""
+    paper = core.library.papers_on(DAY)[0]
+    await core.handle(KEY, f"save {paper.id}", user="someone-else")
+    saving = await fake.invoke("papers", "save", options={"paper": paper.id})
+    [reply] = await answered(fake, saving)
+    assert "Saved" in reply["content"] and reply["flags"] & EPHEMERAL
+    unsaving = await fake.invoke("papers", "unsave", options={"paper": f"{paper.id} all"})
+    await answered(fake, unsaving)
+    assert [v.user for v in core.feedback.votes(KEY)] == ["someone-else"]
