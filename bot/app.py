@@ -33,9 +33,13 @@ from paperpost.bot.delivery.outbox import Delivery, Outbox
 from paperpost.bot.delivery.planner import DeliveryPlanner
 from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
 from paperpost.bot.errors import UserError
+from paperpost.bot.papers.keeper import LOCK_FILENAME as KEEPER_LOCK
+from paperpost.bot.papers.keeper import PaperKeeper
 from paperpost.bot.papers.model import Paper
+from paperpost.bot.papers.origin import PapersOrigin
 from paperpost.bot.papers.refresh import DayRefresher, PaperSource
 from paperpost.bot.papers.snapshot import BundledSnapshot
+from paperpost.bot.channels.post_reply import post_reply
 from paperpost.bot.papers.sync import SyncReport, sync_days
 from paperpost.bot.ports import ClosableSource, Health, Platform
 
@@ -58,6 +62,7 @@ class Paperpost:
         source: PaperSource,
         clock: Callable[[], datetime] = utc_now,
         outbox_sleep: Callable[[float], Awaitable[None]] | None = None,
+        backfill_days: int | None = None,
     ) -> None:
         self.store = store
         self.library = library
@@ -67,6 +72,16 @@ class Paperpost:
         self.claims = Claims(store.path)
         self.clock = clock
         self.refresher = DayRefresher(source, library, clock)
+        self.origin = PapersOrigin(store)
+        # Keeps the store current while the service runs; None for an offline source.
+        self.keeper = (
+            None
+            if backfill_days is None
+            else PaperKeeper(
+                library=library, refresher=self.refresher, origin=self.origin,
+                lock_path=store.data_dir / KEEPER_LOCK, clock=clock, backfill_days=backfill_days,
+            )
+        )  # fmt: skip
         self.outbox = Outbox(
             self.ledger,
             self.claims,
@@ -96,6 +111,7 @@ class Paperpost:
             clock=clock,
             on_settings_changed=self._settings_changed,
             next_post=lambda _key, settings: next_fire_time(settings, self.clock()),
+            papers_from=lambda: self.health().papers_from,
         )
 
     @classmethod
@@ -104,20 +120,26 @@ class Paperpost:
         config: Config,
         *,
         source: PaperSource | None = None,
-        fill_empty: bool = True,
+        fill_empty: bool | None = None,
         **kwargs: object,
     ) -> Paperpost:
-        """Open the store in ``config.data_dir``; an empty one gets the bundled snapshot
-        (unless ``fill_empty`` is False: read-only CLI commands say it is empty instead)."""
+        """Open the store in ``config.data_dir``.
+
+        ``fill_empty``: fill an empty store from the bundled snapshot (finishing a fill a
+        kill cut short); by default only when ``source`` is the snapshot (offline). Online,
+        the store is filled from Hugging Face by the keeper once ``start()`` runs, and from
+        the snapshot only when Hugging Face cannot be reached then."""
         store = Store(config.data_dir)
         library = await asyncio.to_thread(PaperLibrary, store)
-        if fill_empty and library.paper_count() == 0:
-            snapshot = BundledSnapshot()
-            await sync_days(snapshot, library, snapshot.days())
+        offline = isinstance(source, BundledSnapshot)
+        if offline if fill_empty is None else fill_empty:
+            await PapersOrigin(store).fill_from_snapshot(library)
         if source is None:
             from paperpost.bot.papers.huggingface import HuggingFaceSource
 
             source = HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token)
+        if not offline:
+            kwargs.setdefault("backfill_days", config.backfill_days)
         return cls(store=store, library=library, source=source, **kwargs)  # type: ignore[arg-type]
 
     def register_platform(self, platform: Platform) -> None:
@@ -136,6 +158,8 @@ class Paperpost:
         self, channel: ChannelKey, command: Command, *, user: str | None = None
     ) -> Reply:
         try:
+            if command.name == "post":  # async: it posts through the outbox
+                return await self.post_now(channel)
             return await asyncio.to_thread(self.handlers.run, channel, command)
         except UserError as exc:
             return error(str(exc))
@@ -168,8 +192,12 @@ class Paperpost:
         self.scheduler.rebuild(self.channels.all())
         self.scheduler.start()
         self._sweeper = asyncio.create_task(self._sweep_forever())
+        if self.keeper is not None:
+            self.keeper.start()
 
     async def stop(self) -> None:
+        if self.keeper is not None:
+            await self.keeper.stop()
         if self._batches:
             # Digests the scheduler just fired: let them finish.
             await asyncio.wait(set(self._batches))
@@ -238,8 +266,17 @@ class Paperpost:
             self.close()
 
     def health(self) -> Health:
-        latest = self.library.latest_day()
-        return Health(self.library.paper_count(), latest, self.scheduler.job_count())
+        latest, papers = self.library.latest_day(), self.library.paper_count()
+        origin = self.origin.current(has_papers=papers > 0)
+        return Health(papers, latest, self.scheduler.job_count(), origin and str(origin))
+
+    async def post_now(self, channel: ChannelKey) -> Reply:
+        """The ``post`` command: this channel's next digest, now, through the ledger."""
+        settings = self.channels.get(channel)
+        if settings.paused:
+            return Reply(text="The digest is paused here: /papers resume first.", command="post")
+        delivery = await self.planner.post_now(channel)
+        return post_reply(delivery, next_fire_time(settings, self.clock()), self.clock())
 
     def search(self, query: str, *, limit: int) -> list[Paper]:
         return self.library.search(query, limit=limit)
@@ -251,7 +288,10 @@ class Paperpost:
         self, days: Sequence[date], *, on_day: Callable[[date, int], None] | None = None
     ) -> SyncReport:
         """Fetch ``days`` from the paper source into the store and index."""
-        return await sync_days(self.source, self.library, days, on_day=on_day)
+        report = await sync_days(self.source, self.library, days, on_day=on_day)
+        if report.papers and not isinstance(self.source, BundledSnapshot):
+            self.origin.note_fetched()
+        return report
 
     def channel_list(self) -> list[tuple[ChannelKey, ChannelSettings]]:
         return self.channels.all()

@@ -96,7 +96,7 @@ async def test_login_gateway_and_command_sync(fake: FakeDiscord, runtime: Discor
     assert int(admin["default_member_permissions"]) == manage_channels
     assert synced["papers"]["default_member_permissions"] is None
     subs = {o["name"]: o for o in admin["options"]}
-    assert set(subs) == {"subscribe", "unsubscribe", "pause", "resume", "set"}
+    assert set(subs) == {"subscribe", "unsubscribe", "pause", "resume", "set", "post"}
     settings = {o["name"]: o for o in subs["set"]["options"]}
     assert set(settings) == {"time", "tz", "top", "days", "threads", "min-upvotes"}
     top = settings["top"]["options"][0]

@@ -15,11 +15,11 @@ from paperpost.bot.errors import CommandError
 MAX_COMMAND_LENGTH = 2_000
 COMMAND_NAMES = (
     "help", "search", "show", "top", "subscribe", "unsubscribe", "list", "settings", "set",
-    "pause", "resume", "preview", "why",
+    "pause", "resume", "preview", "why", "post",
 )  # fmt: skip
-# The commands that change a channel (subscriptions, settings, pause): Discord puts them
-# under /papers-admin, Slack's "Share in channel" never re-runs them.
-CHANGES_CHANNEL = frozenset({"subscribe", "unsubscribe", "set", "pause", "resume"})
+# The commands that change a channel (subscriptions, settings, pause, posting its digest
+# now): Discord puts them under /papers-admin, Slack's "Share in channel" never re-runs them.
+CHANGES_CHANNEL = frozenset({"subscribe", "unsubscribe", "set", "pause", "resume", "post"})
 ALIASES = {
     "find": "search",
     "sub": "subscribe",
@@ -47,6 +47,7 @@ USAGE = """\
 /papers set time HH:MM | tz ZONE | top N | days mon-fri|daily|mon,wed,fri
             | threads on|off | min-upvotes N
 /papers pause | resume      stop or restart the daily digest
+/papers post                post this channel's next digest now
 Query syntax: words, "phrase", OR, -exclude, prefix*, author:, org:, title:,
 upvotes:>=N, since:YYYY-MM-DD, before:YYYY-MM-DD, or an arXiv id/URL."""
 

@@ -27,6 +27,10 @@ from paperpost.bot.errors import CommandError, UserError
 from paperpost.bot.papers.model import Paper
 
 SEARCH_RESULTS = 5
+SNAPSHOT_NOTE = (
+    "Papers: the bundled snapshot (Hugging Face could not be reached); live papers "
+    "replace it once it can"
+)
 PREVIEW_DAYS = 5
 
 SettingsListener = Callable[[ChannelKey, ChannelSettings], None]
@@ -49,6 +53,7 @@ class CommandHandlers:
         clock: Callable[[], datetime],
         on_settings_changed: SettingsListener,
         next_post: Callable[[ChannelKey, ChannelSettings], datetime | None],
+        papers_from: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._library = library
         self._channels = channels
@@ -56,6 +61,7 @@ class CommandHandlers:
         self._clock = clock
         self._changed = on_settings_changed
         self._next_post = next_post
+        self._papers_from = papers_from
 
     def run(self, channel: ChannelKey, command: Command) -> Reply:
         """The reply to ``command``, stamped with its name; a ``UserError`` becomes
@@ -133,6 +139,8 @@ class CommandHandlers:
         ]
         if next_post and not s.paused:
             lines.append(f"Next digest: {next_post:%a %d %b %H:%M %Z}")
+        if self._papers_from() == "snapshot":
+            lines.append(SNAPSHOT_NOTE)
         return Reply(text="\n".join(lines))
 
     def do_why(self, channel: ChannelKey, command: Command) -> Reply:
@@ -199,10 +207,22 @@ class CommandHandlers:
             )
         self._save(channel, replace(settings, subscriptions=(*settings.subscriptions, query)))
         recent = self._recent_volume(query)
+        first = "" if settings.subscriptions else self._first_digest(channel, settings)
         return changed(
             f"Subscribed to “{query}”. {recent} Digest at {settings.post_time:%H:%M} "
-            f"{settings.timezone} ({settings.days_text()}).",
+            f"{settings.timezone} ({settings.days_text()}).{first}",
             announcement=f"subscribed this channel to “{query}”",
+        )
+
+    def _first_digest(self, channel: ChannelKey, settings: ChannelSettings) -> str:
+        """For a channel's first saved search: when its first digest comes, and how to
+        see one now."""
+        when = None if settings.paused else self._next_post(channel, settings)
+        if when is None:
+            return " To post a digest now: /papers post."
+        return (
+            f" The first digest comes {when:%a %d %b at %H:%M} {settings.timezone}; "
+            "to post one now: /papers post."
         )
 
     def _recent_volume(self, query: str) -> str:
