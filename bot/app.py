@@ -21,6 +21,7 @@ from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.grammar import Command, parse_command
 from paperpost.bot.channels.handlers import CommandHandlers, paper_named
 from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.post_reply import post_reply
 from paperpost.bot.channels.registry import ChannelRegistry
 from paperpost.bot.channels.replies import Reply, apology, error
 from paperpost.bot.channels.settings import ChannelSettings
@@ -39,7 +40,6 @@ from paperpost.bot.papers.model import Paper
 from paperpost.bot.papers.origin import PapersOrigin
 from paperpost.bot.papers.refresh import DayRefresher, PaperSource
 from paperpost.bot.papers.snapshot import BundledSnapshot
-from paperpost.bot.channels.post_reply import post_reply
 from paperpost.bot.papers.sync import SyncReport, sync_days
 from paperpost.bot.ports import ClosableSource, Health, Platform
 

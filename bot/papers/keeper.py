@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
@@ -37,6 +37,7 @@ TICK_SECONDS = 60.0  # how often the keeper looks (and indexes days other proces
 RETRY_AFTER = timedelta(minutes=10)  # a day that failed or came back empty, asked again
 REFRESH_DAYS = 3  # recent featured days whose upvotes are refreshed once per UTC day
 PROGRESS_EVERY = 5  # backfilled days per progress log line
+STOP_SECONDS = 5.0  # at stop, how long a fetch in flight may finish
 
 
 class Fetched(Enum):
@@ -56,7 +57,6 @@ class PaperKeeper:
         lock_path: Path,
         clock: Callable[[], datetime],
         backfill_days: int,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._library = library
         self._refresher = refresher
@@ -64,7 +64,7 @@ class PaperKeeper:
         self._lock = WriterLock(lock_path)
         self._clock = clock
         self._backfill_days = backfill_days
-        self._sleep = sleep
+        self._stopping = asyncio.Event()
         self._backfilled = False
         self._next_try: dict[date, datetime] = {}  # day -> earliest retry after a miss
         self.first_round = asyncio.Event()  # set after the first round, whatever its outcome
@@ -75,21 +75,25 @@ class PaperKeeper:
         self._task = asyncio.create_task(self._run(), name="paperpost-keeper")
 
     async def stop(self) -> None:
+        """Stop after the day being stored (a store write is never cut off halfway by
+        a cancelled thread); a request still waiting on Hugging Face after STOP_SECONDS
+        is cancelled."""
+        self._stopping.set()
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, STOP_SECONDS)
         self._lock.release()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.tick()
             except Exception:
                 log.exception("keeping the store current failed; trying again in a minute")
             self.first_round.set()
-            await self._sleep(TICK_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), TICK_SECONDS)
 
     # -- one round ---------------------------------------------------------------
     async def tick(self) -> None:
@@ -125,6 +129,8 @@ class PaperKeeper:
         log.info("backfill: fetching %d featured day(s), %s to %s", len(missing), missing[0],
                  missing[-1])  # fmt: skip
         for done, day in enumerate(missing, 1):
+            if self._stopping.is_set():
+                return False
             outcome = await self._fetch(day, now)
             if outcome in (Fetched.FAILED, Fetched.LATER):
                 if self._library.paper_count() == 0:
