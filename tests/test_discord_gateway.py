@@ -205,3 +205,21 @@ async def test_permanent_error_pauses_the_channel(
     [delivery] = await core.post_digests(day=DAY)
     assert delivery.outcome is Outcome.PAUSED
     assert core.channels.get(KEY).paused
+
+
+async def test_admin_post_puts_a_real_digest_in_the_channel_once(
+    fake: FakeDiscord, runtime: DiscordRuntime
+) -> None:
+    interaction = await fake.invoke("papers-admin", "post")
+    [reply] = await answered(fake, interaction)
+    assert (
+        reply["content"].startswith("Posted this channel's digest") and reply["flags"] & EPHEMERAL
+    )
+    posted = list(fake.messages[CHANNEL_ID])
+    assert posted and "Top papers of" in posted[0]["content"]
+    assert all(embed_problems(m) == [] for m in posted)
+
+    again = await fake.invoke("papers-admin", "post")
+    [reply] = await answered(fake, again)
+    assert reply["content"].startswith("Nothing new to post")
+    assert fake.messages[CHANNEL_ID] == posted
