@@ -185,3 +185,22 @@ def test_backfill_days_is_configured_and_checked() -> None:
     for bad in ("abc", "-1", "100000"):
         with pytest.raises(ConfigError, match=r"^PAPERPOST_BACKFILL_DAYS="):
             Config.from_env({**env, "PAPERPOST_BACKFILL_DAYS": bad})
+
+
+async def test_the_keeper_indexes_days_other_processes_stored(tmp_path: Path) -> None:
+    clock = FakeClock(NOW)
+    with FakeHFServer(recent_weeks(NOW.date())) as hf:
+        core = await started(Config(data_dir=tmp_path, hf_endpoint=hf.url, backfill_days=3), clock)
+        try:
+            snapshot = BundledSnapshot()
+            papers = await snapshot.fetch_day(date(2026, 8, 21))
+            with Store(tmp_path) as store:  # another process: not the index writer
+                other = PaperLibrary(store)
+                other.add_day(date(2026, 8, 21), papers)
+                other.close()  # hands over; the writer has the lock, so the day stays marked
+            assert core.search(papers[0].id, limit=1) == []
+            assert core.keeper is not None
+            await core.keeper.tick()
+            assert [p.id for p in core.search(papers[0].id, limit=1)] == [papers[0].id]
+        finally:
+            await shut(core)
