@@ -190,7 +190,7 @@ def test_backfill_days_is_configured_and_checked() -> None:
 async def test_the_keeper_indexes_days_other_processes_stored(tmp_path: Path) -> None:
     clock = FakeClock(NOW)
     with FakeHFServer(recent_weeks(NOW.date())) as hf:
-        core = await started(Config(data_dir=tmp_path, hf_endpoint=hf.url, backfill_days=3), clock)
+        core = await started(Config(data_dir=tmp_path, hf_endpoint=hf.url, backfill_days=7), clock)
         try:
             snapshot = BundledSnapshot()
             papers = await snapshot.fetch_day(date(2026, 8, 21))
