@@ -6,7 +6,11 @@ PaperpostError                 base; never shown to users as-is unless a UserErr
 │   └── CommandError           an unknown command or a bad argument
 ├── SourceError                the paper source failed (network, HTTP status)
 │   └── SourceFormatError      the source answered with an unexpected shape
-├── StoreError                 the store cannot be opened or read
+├── StoreError                 the store cannot be opened, read or written
+│   ├── StoreReadOnlyError     the data folder or the file is read-only
+│   ├── StoreWriteError        a write failed (disk full, I/O error, locked)
+│   ├── StoreClosedError       the store was used after close()
+│   └── StoreVersionError      the store was written by a newer Paperpost
 └── DeliveryError              a platform refused a post
         .permanent             True: retrying is useless (channel gone, no access)
 """
@@ -43,7 +47,23 @@ class SourceFormatError(SourceError):
 
 
 class StoreError(PaperpostError):
-    """The store is unreadable or corrupt; the message names the file and the fix."""
+    """The store is unusable; the one-line message names the file and the fix."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The store (or its folder) cannot be written: reported as read-only, never as corrupt."""
+
+
+class StoreWriteError(StoreError):
+    """A read or write failed at once (disk full, I/O error); the message names the errno."""
+
+
+class StoreClosedError(StoreError):
+    """The store was used after it was closed: raised at once, never waited on."""
+
+
+class StoreVersionError(StoreError):
+    """The store's schema is newer than this Paperpost knows."""
 
 
 class DeliveryError(PaperpostError):
@@ -62,6 +82,10 @@ __all__ = [
     "QueryError",
     "SourceError",
     "SourceFormatError",
+    "StoreClosedError",
     "StoreError",
+    "StoreReadOnlyError",
+    "StoreVersionError",
+    "StoreWriteError",
     "UserError",
 ]

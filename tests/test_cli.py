@@ -166,3 +166,33 @@ def test_discord_invite_url_asks_discord_for_the_application(tmp_path: Path) -> 
     assert "scope=bot+applications.commands" in result.stdout
     missing = paperpost("discord", "invite-url", data=tmp_path)
     assert missing.returncode == 2 and "DISCORD_BOT_TOKEN" in missing.stderr
+
+
+def test_channels_import_refuses_a_bad_record_and_imports_nothing(tmp_path: Path) -> None:
+    # Every field's refusals are in tests/test_channels_import.py; here, the CLI's answer.
+    full = {
+        "post_time": "09:00", "timezone": "UTC", "days": [0, 1, 2, 3, 4], "top_n": 5,
+        "min_upvotes": 0, "threads": False, "paused": False, "paused_reason": None,
+        "subscriptions": [],
+    }  # fmt: skip
+    document = {
+        "version": 1,
+        "channels": {"slack:T1:OK": full, "slack:T1:BAD": {**full, "days": [7]}},
+    }
+    result = paperpost("channels", "import", "-", data=tmp_path, stdin=json.dumps(document))
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line and "slack:T1:BAD" in line and "'days'" in line, line
+    assert "slack:T1" not in paperpost("channels", "list", data=tmp_path).stdout
+
+
+def test_a_store_from_a_newer_paperpost_is_refused_in_one_line(tmp_path: Path) -> None:
+    import sqlite3
+
+    assert paperpost("channels", "list", data=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "paperpost.sqlite") as conn:
+        conn.execute("PRAGMA user_version = 999")
+    result = paperpost("channels", "list", data=tmp_path)
+    assert result.returncode == 1
+    line = result.stderr.strip()
+    assert "\n" not in line and "version 999" in line and "upgrade Paperpost" in line, line

@@ -8,6 +8,7 @@ then the store is reopened as the next process would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import date
 from importlib import resources
@@ -93,3 +94,23 @@ def test_a_crash_at_any_commit_of_add_day_leaves_the_day_absent_or_whole(tmp_pat
                 library.close()
     assert outcomes[0] == "absent"  # the first commit alone does not store the day
     assert outcomes.count("absent") >= 1
+
+
+def test_a_failed_add_day_leaves_no_write_lock_behind(tmp_path: Path) -> None:
+    """The writes of a failed day are rolled back at once, so other connections
+    (other processes, the index bookkeeping) are not kept waiting on SQLite's lock."""
+    import sqlite3
+
+    store = Store(tmp_path)
+    library = PaperLibrary(store)
+    store.commit = CrashingCommits(store, survive=0)  # type: ignore[method-assign]
+    with contextlib.suppress(Crash):
+        library.add_day(DAY, bundled(DAY))
+    other = sqlite3.connect(store.path, timeout=0.2)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # 'database is locked' if the day's writes linger
+        other.rollback()
+    finally:
+        other.close()
+        library.close()
+        store.close()

@@ -48,7 +48,7 @@ class PaperpostClient(discord.Client):
         self.commands = PaperCommands(core)
         for group in self.commands.groups:
             self.tree.add_command(group)
-        self.tree.on_error = self._on_command_error
+        self.tree.error(self._on_command_error)
         self._guild_id = guild_id
 
     async def setup_hook(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Literal
 
 import discord
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 # How far back a resumed post looks for its own parts: busy channels bury them, and
 # discord.py pages past Discord's 100 per request (Slack's adapter reads as far).
 HISTORY_LIMIT = 1000
-THREAD_ARCHIVE_MINUTES = 1440
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day: one of the durations Discord accepts
 THREAD_ALREADY_EXISTS = 160004
 
 

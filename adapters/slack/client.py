@@ -70,7 +70,14 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
         self.max_wait = max_wait
         self.sleep = sleep
 
-    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         if response is None or response.status_code != 429:
             return False
         if request.url.rstrip("/").endswith(NOT_IDEMPOTENT):
@@ -92,19 +99,35 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-class _SafeToRepeat:
+class _SafeToRepeat(AsyncRetryHandler):
     """Mixin: decline to retry methods whose repeat could post twice."""
 
-    async def can_retry_async(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+    sleep: Sleep
+
+    async def can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         if request.url.rstrip("/").endswith(NOT_IDEMPOTENT):
             return False
-        return await super().can_retry_async(  # type: ignore[misc]
+        return await super().can_retry_async(
             state=state, request=request, response=response, error=error
         )
 
-    async def prepare_for_next_attempt_async(self, *, state, request, response=None, error=None):  # type: ignore[no-untyped-def]
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
         state.next_attempt_requested = True
-        await self.sleep(self.interval_calculator.calculate_sleep_duration(state.current_attempt))  # type: ignore[attr-defined]
+        await self.sleep(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
         state.increment_current_attempt()
 
 
@@ -115,7 +138,14 @@ class ServerErrorRetry(_SafeToRepeat, AsyncServerErrorRetryHandler):
         super().__init__(max_retry_count=max_retry_count)
         self.sleep = sleep
 
-    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return response is not None and 500 <= response.status_code < 600
 
 

@@ -201,12 +201,16 @@ class PaperLibrary:
         ids = [p.id for p in merged]
         mark = self._unindexed.new_key(day)
         self._unindexed.mark(mark, ids)  # first: a crash below leaves the day to index
-        for paper in merged:
-            self._papers[paper.id] = paper.to_json()
-        self._store.commit("papers")
-        ranked = sorted(merged, key=lambda p: (-p.upvotes, p.id))
-        self._days[day.isoformat()] = [p.id for p in ranked]
-        self._store.commit("days")
+        try:
+            for paper in merged:
+                self._papers[paper.id] = paper.to_json()
+            self._store.commit("papers")
+            ranked = sorted(merged, key=lambda p: (-p.upvotes, p.id))
+            self._days[day.isoformat()] = [p.id for p in ranked]
+            self._store.commit("days")
+        except BaseException:
+            self._store.rollback("papers", "days")
+            raise
         self._unindexed.mark(mark, ids)  # again: a writer that read it mid-write redoes it
         self.index_pending()
 

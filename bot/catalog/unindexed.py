@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from paperpost.bot.catalog import store_errors
+
 TABLE = "unindexed_days"
 _TIMEOUT = 30.0  # seconds to wait for another process's write transaction
 
@@ -39,10 +41,16 @@ class UnindexedDays:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self._path, timeout=_TIMEOUT)
+        # A full or read-only disk is one line naming the file, as for the other tables.
+        try:
+            conn = sqlite3.connect(self._path, timeout=_TIMEOUT)
+        except sqlite3.Error as exc:
+            raise store_errors.from_sqlite(self._path, exc) from exc
         try:
             with conn:  # one transaction, committed on success
                 yield conn
+        except sqlite3.Error as exc:
+            raise store_errors.from_sqlite(self._path, exc) from exc
         finally:
             conn.close()
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from paperpost.bot.catalog.store import Store
+from paperpost.bot.channels.export_format import export_document, read_document
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.settings import ChannelSettings
-from paperpost.bot.errors import UserError
 
 BULK_READ_THRESHOLD = 64
 
@@ -50,18 +50,13 @@ class ChannelRegistry:
 
     # -- export / import, as JSON that round-trips -----------------------------
     def export(self) -> dict[str, Any]:
-        return {"version": 1, "channels": {str(k): s.to_json() for k, s in self.all()}}
+        return export_document(self.all())
 
     def import_(self, data: Any) -> list[ChannelKey]:
-        """Add or replace the channels in ``data`` (an ``export()`` document)."""
-        if not isinstance(data, dict) or not isinstance(data.get("channels"), dict):
-            raise UserError('not a Paperpost channels export: expected {"channels": {...}}')
-        parsed: list[tuple[ChannelKey, ChannelSettings]] = []
-        for key, raw in data["channels"].items():
-            try:
-                parsed.append((ChannelKey.parse(key), ChannelSettings.from_json(raw)))
-            except (UserError, TypeError, ValueError, AttributeError) as exc:
-                raise UserError(f"channel {key!r} in the import is invalid: {exc}") from None
+        """Add or replace the channels of an ``export()`` document: every record is
+        validated first (UserError naming the channel and the field), then all
+        are written in one commit, or none."""
+        parsed = read_document(data)
         self.save_many(parsed)
         return [key for key, _ in parsed]
 

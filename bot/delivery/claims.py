@@ -32,6 +32,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
+from paperpost.bot.catalog import store_errors
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.delivery.ledger import DeliveryState, LedgerEntry
 
@@ -122,9 +123,15 @@ class Claims:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        # A full or read-only disk is one line naming the file, as for the other tables.
+        try:
+            conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise store_errors.from_sqlite(self._path, exc) from exc
         try:
             yield conn
+        except sqlite3.Error as exc:
+            raise store_errors.from_sqlite(self._path, exc) from exc
         finally:
             conn.close()
 

@@ -53,7 +53,7 @@ LOOKBACK = timedelta(days=8)  # more than a week, so a once-a-week channel has a
 _TICK = timedelta(microseconds=1)
 
 
-class _DigestTrigger(CronTrigger):
+class _DigestTrigger(CronTrigger):  # type: ignore[misc, unused-ignore]  # APScheduler 3: untyped
     """CronTrigger's fields and repr, with fire times worked out one local day at a time.
 
     CronTrigger's own arithmetic adds wall-clock differences in UTC, which is what
@@ -138,7 +138,10 @@ def next_fire_time(settings: ChannelSettings, now: datetime) -> datetime | None:
     _require_aware(now)
     if not settings.days:
         return None
-    return digest_trigger(settings).get_next_fire_time(None, now.astimezone(UTC) + _TICK)
+    fire: datetime | None = digest_trigger(settings).get_next_fire_time(
+        None, now.astimezone(UTC) + _TICK
+    )
+    return fire
 
 
 class DigestScheduler:
