@@ -37,7 +37,7 @@ TICK_SECONDS = 60.0  # how often the keeper looks (and indexes days other proces
 RETRY_AFTER = timedelta(minutes=10)  # a day that failed or came back empty, asked again
 REFRESH_DAYS = 3  # recent featured days whose upvotes are refreshed once per UTC day
 PROGRESS_EVERY = 5  # backfilled days per progress log line
-STOP_SECONDS = 5.0  # at stop, how long a fetch in flight may finish
+STOP_SECONDS = 2.0  # at stop, how long a fetch in flight may finish (then cancelled)
 
 
 class Fetched(Enum):
