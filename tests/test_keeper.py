@@ -110,7 +110,7 @@ async def test_a_day_published_late_is_fetched_once_it_appears(tmp_path: Path) -
     served = recent_weeks(NOW.date())
     late = served.pop(LATEST.isoformat())
     with FakeHFServer(served) as hf:
-        core = await started(Config(data_dir=tmp_path, hf_endpoint=hf.url), clock)
+        core = await started(Config(data_dir=tmp_path, hf_endpoint=hf.url, backfill_days=7), clock)
         try:
             assert core.library.latest_day() == date(2026, 11, 16)  # the backfill went on
             assert core.keeper is not None

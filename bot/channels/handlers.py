@@ -107,7 +107,10 @@ class CommandHandlers:
     def do_top(self, channel: ChannelKey, command: Command) -> Reply:
         latest = self._library.latest_day()
         if latest is None:
-            return Reply(text="No papers stored yet; the first daily sync will bring them.")
+            return Reply(
+                text="No papers stored yet: the recent featured days are being fetched "
+                "from Hugging Face; try again in a minute."
+            )
         span = {"week": 7, "month": 30}.get(command.arg.lower(), 1)
         days = [d for d in self._library.days() if latest - d < timedelta(days=span)]
         papers = tuple(self._library.top(days, limit=self._channels.get(channel).top_n))
