@@ -196,10 +196,12 @@ class Paperpost:
             self.keeper.start()
 
     async def stop(self) -> None:
+        """Deliveries in flight end after their current part (the next start resumes
+        them); nothing new starts."""
+        self.outbox.stop_after_part()
         if self.keeper is not None:
             await self.keeper.stop()
         if self._batches:
-            # Digests the scheduler just fired: let them finish.
             await asyncio.wait(set(self._batches))
         if self._sweeper:
             self._sweeper.cancel()

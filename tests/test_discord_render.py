@@ -135,3 +135,25 @@ def test_the_admin_group_holds_exactly_the_commands_that_change_a_channel() -> N
     assert for_discord("try /papers unsubscribe 1 or /papers set top 3, /papers list") == (
         "try /papers-admin unsubscribe 1 or /papers-admin set top 3, /papers list"
     )
+
+
+MARKDOWN = [
+    "**bold**", "__underline__", "~~strike~~", "||spoiler||", "`code`",
+    "[click here](https://evil.example/login)", "> quoted", "# Heading",
+]  # fmt: skip
+
+
+def test_reply_text_and_cards_show_markdown_as_typed_never_as_formatting() -> None:
+    """User text (an echoed query) and upstream text (a title) are shown, not rendered:
+    no bold, no spoiler, and above all no masked link that hides where it points."""
+    for raw in MARKDOWN:
+        paper = Paper("2608.00001", f"A {raw} title", "", ("A",), (DAY,), organization=raw)
+        [message] = render_reply(Reply(f"{raw}\nmatched nothing.", (paper,)))
+        payload = {"content": message.content, "embeds": [e.to_dict() for e in message.embeds]}
+        texts = [message.content or "", *all_texts(payload)]
+        # Quotes and headings are markup only at the start of a line; the rest anywhere
+        # unless a backslash comes first (then Discord shows them as typed).
+        start = r"(?m)^" if raw[0] in ">#" else r"(?<!\\)"
+        unescaped = re.compile(start + re.escape(raw))
+        assert not any(unescaped.search(t) for t in texts), raw
+        assert discord.utils.escape_markdown(raw) in (message.content or ""), raw

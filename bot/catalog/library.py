@@ -229,8 +229,8 @@ class PaperLibrary:
     def has_day(self, day: date) -> bool:
         return day.isoformat() in self._days
 
-    def latest_day(self, *, before: date | None = None) -> date | None:
-        days = [d for d in self.days() if before is None or d < before]
+    def latest_day(self) -> date | None:
+        days = self.days()
         return days[-1] if days else None
 
     def papers_on(self, day: date) -> list[Paper]:

@@ -35,9 +35,6 @@ class ChannelRegistry:
         }
         return {key: found.get(key) or ChannelSettings() for key in keys}
 
-    def exists(self, key: ChannelKey) -> bool:
-        return str(key) in self._table
-
     def save(self, key: ChannelKey, settings: ChannelSettings) -> None:
         self._table[str(key)] = settings.to_json()
         self._store.commit("channels")

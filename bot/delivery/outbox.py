@@ -51,6 +51,12 @@ class Outcome(StrEnum):
     CLAIMED = "being posted by another process"
     STALE = "planned before another process posted"  # the planner plans it again
     DROPPED = "dropped: the channel is paused"
+    INTERRUPTED = "interrupted by shutdown"  # the next start resumes it
+
+
+class ShuttingDown(ClaimLost):
+    """Raised before the next part once Paperpost is stopping: the part in flight is
+    finished, the rest is left "posting" for the next start to reconcile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,11 @@ class Outbox:
         self._max_backoff = max_backoff
         self._sleep = sleep
         self._clock = clock
+        self._stopping = False
+
+    def stop_after_part(self) -> None:
+        """Shutdown: no new delivery starts; each one in flight ends after its current part."""
+        self._stopping = True
 
     def register(self, platform: Platform) -> None:
         self._platforms[platform.name] = platform
@@ -103,6 +114,8 @@ class Outbox:
         starve the rest.
         """
         channel, day = digest.channel, digest.day
+        if self._stopping:
+            return Delivery(channel, day, Outcome.INTERRUPTED)
         platform = self._platforms.get(channel.platform)
         if platform is None and digest.entries:
             detail = f"{channel.platform} is not configured"
@@ -140,6 +153,8 @@ class Outbox:
         started = time.perf_counter()
 
         async def still_mine() -> None:
+            if self._stopping:
+                raise ShuttingDown("Paperpost is stopping")
             await asyncio.to_thread(self._claims.renew, channel)
 
         renewer = asyncio.create_task(self._keep_renewing(channel))
@@ -150,6 +165,9 @@ class Outbox:
                 try:
                     async with limit or contextlib.nullcontext():
                         await platform.post_digest(digest, resume=resume, before_part=still_mine)
+                except ShuttingDown:
+                    log.info("digest interrupted by shutdown", extra={"channel": str(channel)})
+                    return Delivery(channel, digest.day, Outcome.INTERRUPTED)
                 except ClaimLost as exc:
                     log.warning("%s; stopped posting", exc, extra={"channel": str(channel)})
                     return Delivery(channel, digest.day, Outcome.CLAIMED, detail=str(exc))
@@ -169,6 +187,8 @@ class Outbox:
                         },
                     )
                     await self._sleep(delay)
+                    if self._stopping:
+                        return Delivery(channel, digest.day, Outcome.INTERRUPTED)
                     continue
                 break
         finally:

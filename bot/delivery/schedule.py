@@ -161,7 +161,6 @@ class DigestScheduler:
         self._misfire_grace_seconds = misfire_grace_seconds
         self._channels: dict[ChannelKey, ChannelSettings] = {}  # unpaused, with days
         self._scheduler: AsyncIOScheduler | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         if self._scheduler is not None:
@@ -173,16 +172,12 @@ class DigestScheduler:
             self._add_job(key, settings)
         self._scheduler.start()
 
-    async def shutdown(self, *, drain_seconds: float = 30.0) -> None:
-        """Stop firing, let digests already posting finish (bounded), then stop."""
+    async def shutdown(self) -> None:
+        """Stop firing. ``on_due`` only hands channels over (the core posts them in
+        tasks of its own, which its ``stop()`` ends), so there is nothing to drain."""
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return
-        scheduler.pause()
-        if self._in_flight:
-            # The executor cancels running jobs on shutdown; a digest cut off
-            # halfway would be half posted.
-            await asyncio.wait(set(self._in_flight), timeout=drain_seconds)
         scheduler.shutdown(wait=False)
         await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a loop callback
 
@@ -238,13 +233,7 @@ class DigestScheduler:
         )
 
     async def _run(self, key: ChannelKey) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
         try:
             await self._on_due(key)
         except Exception:
             log.exception("digest for %s failed", key)
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
