@@ -21,4 +21,7 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
     CMD python -c "import os,urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=4)" || exit 1
 ENTRYPOINT ["paperpost"]
+# `run` needs SLACK_BOT_TOKEN and/or DISCORD_BOT_TOKEN: without either it exits 2
+# with one line naming them (a container cannot restart in a silent loop).
+# `docker run --rm -i IMAGE console --offline` serves the console on stdin instead.
 CMD ["run"]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import textwrap
 from typing import TextIO
 
 from paperpost.bot.channels.key import CONSOLE_CHANNEL
-from paperpost.bot.channels.plain_text import paper_line
+from paperpost.bot.channels.plain_text import paper_detail, paper_line, plural
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.ports import Core, PartGuard, no_guard
@@ -26,15 +27,24 @@ def render_reply(reply: Reply) -> str:
         lines.append(f"[to the channel] @{CONSOLE_USER} {reply.announcement}")
     if reply.text:
         lines.append(("error: " if reply.is_error else "") + reply.text)
-    lines.extend(paper_line(i, p) for i, p in enumerate(reply.papers, 1))
+    if len(reply.papers) == 1 and reply.command == "show":
+        lines.append(paper_detail(reply.papers[0]))  # the full card, as Slack and Discord show it
+    else:
+        lines.extend(paper_line(i, p) for i, p in enumerate(reply.papers, 1))
     return "\n".join(lines)
 
 
 def render_digest(digest: Digest) -> str:
-    lines = [f"== {digest.headline} ({len(digest.entries)} papers) =="]
+    """The digest as the platforms post it: with threads on, the list, then each
+    paper's full card as a reply in the list's thread."""
+    lines = [f"== {digest.headline} ({plural(len(digest.entries), 'paper')}) =="]
     for i, entry in enumerate(digest.entries, 1):
         lines.append(paper_line(i, entry.paper))
         lines.append(f"    {entry.why}")
+    if digest.threads:
+        for i, entry in enumerate(digest.entries, 1):
+            lines.append(f"  ↳ in the thread, {i}/{len(digest.entries)}:")
+            lines.append(textwrap.indent(paper_detail(entry.paper), "    "))
     return "\n".join(lines)
 
 

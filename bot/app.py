@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.library import IndexReport, PaperLibrary
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.grammar import Command, parse_command
 from paperpost.bot.channels.handlers import CommandHandlers, paper_named
@@ -36,8 +36,10 @@ from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
 from paperpost.bot.errors import UserError
 from paperpost.bot.papers.keeper import LOCK_FILENAME as KEEPER_LOCK
 from paperpost.bot.papers.keeper import PaperKeeper
+from paperpost.bot.papers.lookup import LookupThrottle, PaperLookup
 from paperpost.bot.papers.model import Paper
 from paperpost.bot.papers.origin import PapersOrigin
+from paperpost.bot.papers.paper_api import UpstreamPapers
 from paperpost.bot.papers.refresh import DayRefresher, PaperSource
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.bot.papers.sync import SyncReport, sync_days
@@ -63,10 +65,13 @@ class Paperpost:
         clock: Callable[[], datetime] = utc_now,
         outbox_sleep: Callable[[float], Awaitable[None]] | None = None,
         backfill_days: int | None = None,
+        upstream: UpstreamPapers | None = None,
     ) -> None:
         self.store = store
         self.library = library
         self.source = source
+        # Papers named by pasted links; without ``upstream``, stored papers only.
+        self.lookup = PaperLookup(library, LookupThrottle(store.path), upstream)
         self.channels = ChannelRegistry(store)
         self.ledger = Ledger(store)
         self.claims = Claims(store.path)
@@ -121,6 +126,7 @@ class Paperpost:
         *,
         source: PaperSource | None = None,
         fill_empty: bool | None = None,
+        lookups: bool | None = None,
         **kwargs: object,
     ) -> Paperpost:
         """Open the store in ``config.data_dir``.
@@ -128,7 +134,13 @@ class Paperpost:
         ``fill_empty``: fill an empty store from the bundled snapshot (finishing a fill a
         kill cut short); by default only when ``source`` is the snapshot (offline). Online,
         the store is filled from Hugging Face by the keeper once ``start()`` runs, and from
-        the snapshot only when Hugging Face cannot be reached then."""
+        the snapshot only when Hugging Face cannot be reached then.
+
+        ``lookups``: whether papers named by pasted links may be fetched from Hugging
+        Face / arXiv (``config``'s endpoints). By default only when ``source`` is not
+        given: a caller who picks the source (``--offline``, tests) stays off the network.
+        """
+        lookups = source is None if lookups is None else lookups
         store = Store(config.data_dir)
         library = await asyncio.to_thread(PaperLibrary, store)
         offline = isinstance(source, BundledSnapshot)
@@ -140,6 +152,12 @@ class Paperpost:
             source = HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token)
         if not offline:
             kwargs.setdefault("backfill_days", config.backfill_days)
+        if lookups:
+            kwargs["upstream"] = UpstreamPapers(
+                hf_endpoint=config.hf_endpoint,
+                arxiv_endpoint=config.arxiv_endpoint,
+                hf_token=config.hf_token,
+            )
         return cls(store=store, library=library, source=source, **kwargs)  # type: ignore[arg-type]
 
     def register_platform(self, platform: Platform) -> None:
@@ -199,6 +217,7 @@ class Paperpost:
         """Deliveries in flight end after their current part (the next start resumes
         them); nothing new starts."""
         self.outbox.stop_after_part()
+        await self.lookup.aclose()
         if self.keeper is not None:
             await self.keeper.stop()
         if self._batches:
@@ -262,6 +281,7 @@ class Paperpost:
     async def aclose(self) -> None:
         """``close()``, after the paper source's connections (when it has any)."""
         try:
+            await self.lookup.aclose()
             if isinstance(self.source, ClosableSource):
                 await self.source.aclose()
         finally:
@@ -286,6 +306,15 @@ class Paperpost:
     def paper(self, reference: str) -> Paper | None:
         return paper_named(self.library, reference)
 
+    async def papers_linked(self, urls: Sequence[str]) -> dict[str, Paper]:
+        """``{url: paper}`` for the links naming a paper that is stored or, once an hour
+        at most per id, found upstream (then stored). Never raises: others get no card."""
+        try:
+            return await self.lookup.papers_linked(urls)
+        except Exception:
+            log.exception("link lookup failed")
+            return {}
+
     async def sync(
         self, days: Sequence[date], *, on_day: Callable[[date, int], None] | None = None
     ) -> SyncReport:
@@ -303,3 +332,16 @@ class Paperpost:
 
     def import_channels(self, data: Any) -> list[ChannelKey]:
         return self.channels.import_(data)
+
+    def next_digest(self) -> tuple[datetime, ChannelKey] | None:
+        """The soonest scheduled digest and its channel (``None``: nothing scheduled)."""
+        upcoming = [
+            (when, key)
+            for key, settings in self.channels.all()
+            if not settings.paused and (when := self.scheduler.next_run(key)) is not None
+        ]
+        return min(upcoming, default=None)
+
+    def check_index(self) -> IndexReport:
+        """Store against index, repairing what this process can (``paperpost doctor``)."""
+        return self.library.check_index(repair=True)

@@ -8,6 +8,7 @@ and what it expects, never a traceback.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from paperpost.bot.errors import UserError
 T = TypeVar("T")
 
 HF_ENDPOINT = "https://huggingface.co"
+ARXIV_ENDPOINT = "https://export.arxiv.org"  # its API at /api/query (link-card lookups)
 HOST = "127.0.0.1"
 PORT = 3000
 SLACK_API_URL = "https://slack.com/api/"
@@ -27,6 +29,8 @@ BACKFILL_DAYS = 30  # the featured days a running service keeps in the store
 MAX_BACKFILL_DAYS = 366
 
 LogFormat = Literal["text", "json"]
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")  # W: Enterprise Grid user ids
+_SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,30}$")
 
 
 class ConfigError(UserError):
@@ -73,10 +77,44 @@ def _log_format(text: str) -> LogFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class SlackChangers:
+    """Who may change a Slack channel's digest (``PAPERPOST_SLACK_CHANGERS``):
+    everyone (``anyone``), or the workspace's admins and owners (``admins``)
+    and/or listed users ``U…`` and members of user groups ``S…``."""
+
+    anyone: bool = True
+    admins: bool = False
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+
+
+def _slack_changers(text: str) -> SlackChangers:
+    words = [w.strip() for w in text.split(",") if w.strip()]
+    if [w.lower() for w in words] == ["anyone"]:
+        return SlackChangers()
+    admins = False
+    users: set[str] = set()
+    groups: set[str] = set()
+    for word in words:
+        if word.lower() == "admins":
+            admins = True
+        elif _SLACK_USER.match(word):
+            users.add(word)
+        elif _SLACK_GROUP.match(word):
+            groups.add(word)
+        else:
+            raise ValueError
+    if not (admins or users or groups):
+        raise ValueError
+    return SlackChangers(False, admins, frozenset(users), frozenset(groups))
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     data_dir: Path
     hf_endpoint: str = HF_ENDPOINT
     hf_token: str | None = field(default=None, repr=False)
+    arxiv_endpoint: str = ARXIV_ENDPOINT
     host: str = HOST
     port: int = PORT
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -84,6 +122,7 @@ class Config:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = SLACK_API_URL
     slack_posts_per_second: float = SLACK_POSTS_PER_SECOND  # the workspace's post allowance
+    slack_changers: SlackChangers = SlackChangers()
     discord_bot_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DISCORD_API_URL
     discord_gateway_url: str | None = None
@@ -113,6 +152,7 @@ class Config:
             data_dir=Path(get("PAPERPOST_DATA_DIR") or default_data_dir(env)),
             hf_endpoint=(get("HF_ENDPOINT") or HF_ENDPOINT).rstrip("/"),
             hf_token=get("HF_TOKEN"),
+            arxiv_endpoint=(get("ARXIV_ENDPOINT") or ARXIV_ENDPOINT).rstrip("/"),
             host=get("PAPERPOST_HOST") or HOST,
             port=parsed("PORT", _port, PORT, "a port number from 0 to 65535"),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
@@ -124,6 +164,12 @@ class Config:
                 _rate,
                 SLACK_POSTS_PER_SECOND,
                 "a number of posts per second above 0, e.g. 10",
+            ),
+            slack_changers=parsed(
+                "PAPERPOST_SLACK_CHANGERS",
+                _slack_changers,
+                SlackChangers(),
+                "anyone, admins, or a comma list of user ids U… and user group ids S…",
             ),
             discord_bot_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DISCORD_API_URL).rstrip("/"),

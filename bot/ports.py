@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, runtime_checkable
@@ -16,6 +16,7 @@ from paperpost.bot.channels.grammar import Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.papers.model import Paper
 
 PartGuard = Callable[[], Awaitable[None]]
 
@@ -58,7 +59,8 @@ class Platform(Protocol):
 class Core(Protocol):
     """What adapters need from ``bot.app.Paperpost``: commands in, replies out
     (``handle`` a typed line, or ``execute`` a command built from typed options;
-    neither raises), and a place to register their delivery platform."""
+    neither raises), a place to register their delivery platform, and the papers
+    pasted links name (``papers_linked``, for link cards; never raises)."""
 
     def register_platform(self, platform: Platform) -> None: ...
 
@@ -67,6 +69,8 @@ class Core(Protocol):
     async def execute(
         self, channel: ChannelKey, command: Command, *, user: str | None = None
     ) -> Reply: ...
+
+    async def papers_linked(self, urls: Sequence[str]) -> dict[str, Paper]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
+import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -22,8 +24,9 @@ from typing import Any, TypeVar
 from tqdm import tqdm
 
 from paperpost.bot.app import Paperpost
+from paperpost.bot.catalog.library import IndexReport
 from paperpost.bot.channels.key import ChannelKey
-from paperpost.bot.channels.plain_text import paper_detail, paper_list
+from paperpost.bot.channels.plain_text import paper_detail, paper_list, plural
 from paperpost.bot.config import Config
 from paperpost.bot.errors import PaperpostError, UserError
 from paperpost.bot.papers.model import Paper
@@ -34,6 +37,13 @@ from paperpost.logs import configure_logging
 T = TypeVar("T")
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
+DATA_DIR_OPTION = "--data-dir"
+# ``search``'s own options; any other word starting with "-" is a query word (-survey).
+# (option: takes a value)
+SEARCH_OPTIONS = {
+    "--limit": True, "--json": False, "--offline": False, "-v": False,
+    "--verbose": False, "-h": False, "--help": False, DATA_DIR_OPTION: True,
+}  # fmt: skip
 
 
 def _day(text: str) -> date:
@@ -56,20 +66,45 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, help="state folder (default: $PAPERPOST_DATA_DIR)")
-    common.add_argument(
+def _application_id(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not an application id (digits only)")
+    return int(text)
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """``--data-dir``, ``--offline``, ``-v``: on the main parser (with defaults) and on
+    every subcommand (without: an option given before the subcommand is kept)."""
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        DATA_DIR_OPTION,
+        type=Path,
+        default=default(None),
+        help="state folder (default: $PAPERPOST_DATA_DIR)",
+    )
+    parser.add_argument(
         "--offline",
         action="store_true",
+        default=default(False),
         help="use the bundled snapshot of real papers instead of Hugging Face",
     )
-    common.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default(False), help="log more"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, defaults=False)
 
     parser = argparse.ArgumentParser(
         prog="paperpost",
         description="Hugging Face Daily Papers for Slack and Discord channels.",
     )
+    _add_global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sync = sub.add_parser("sync", parents=[common], help="fetch featured days into the store")
@@ -91,8 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "run", parents=[common],
-        help="serve Slack/Discord when their tokens are set; else the console on stdin",
+        help="serve Slack and/or Discord (needs SLACK_BOT_TOKEN or DISCORD_BOT_TOKEN)",
     )  # fmt: skip
+    sub.add_parser(
+        "console", parents=[common],
+        help="the console channel on stdin, one command per line, until end of input",
+    )  # fmt: skip
+    sub.add_parser(
+        "doctor", parents=[common], help="compare the search index with the store and repair it"
+    )
 
     digest = sub.add_parser("digest", parents=[common], help="post digests now (cron mode)")
     digest.add_argument("--date", type=_day, help="post this featured day to every channel")
@@ -101,8 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     discord = sub.add_parser("discord", help="Discord set-up helpers")
     discord_sub = discord.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
-    discord_sub.add_parser(
-        "invite-url", parents=[common], help="print the bot's invite link (needs DISCORD_BOT_TOKEN)"
+    invite = discord_sub.add_parser(
+        "invite-url",
+        parents=[common],
+        help="print the bot's invite link (from --application-id, or asks Discord with "
+        "DISCORD_BOT_TOKEN)",
+    )
+    invite.add_argument(
+        "--application-id",
+        type=_application_id,
+        help="the application id (Developer Portal → General Information): no token or network",
     )
 
     channels = sub.add_parser("channels", help="list, export or import channels")
@@ -150,10 +200,22 @@ async def opened(
         await core.aclose()
 
 
+def existing_data_dir(config: Config, *, offline: bool = False) -> None:
+    """Read-only commands never create the data folder: a mistyped path or a missing
+    volume is exit 2 naming where they looked (``--offline`` may fill a new one)."""
+    if offline or config.data_dir.is_dir():
+        return
+    raise UserError(
+        f"no Paperpost data at {config.data_dir} (from --data-dir, else $PAPERPOST_DATA_DIR, "
+        "else ~/.local/share/paperpost): point there, or add --offline for the bundled snapshot"
+    )
+
+
 @asynccontextmanager
 async def opened_with_papers(args: argparse.Namespace, config: Config) -> AsyncIterator[Paperpost]:
     """For read-only commands: an empty store is an error unless ``--offline``
     (which fills it from the bundled snapshot)."""
+    existing_data_dir(config, offline=args.offline)
     async with opened(args, config, fill_empty=args.offline) as core:
         if core.health().papers == 0:
             raise UserError(
@@ -183,7 +245,7 @@ def cmd_sync(args: argparse.Namespace, config: Config) -> int:
                 return await core.sync(days, on_day=advance)
 
     report = asyncio.run(run())
-    print(f"synced {len(report.synced)} day(s), {report.papers} paper(s)")
+    print(f"synced {plural(len(report.synced), 'day')}, {plural(report.papers, 'paper')}")
     for day, reason in report.failed:
         print(f"failed {day}: {reason}", file=sys.stderr)
     return EXIT_FAILURE if report.failed else 0
@@ -229,13 +291,33 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from paperpost.service import run_service
 
+    # A service says what it does: Paperpost's own INFO lines (ready, digests posted).
+    logging.getLogger("paperpost").setLevel(logging.INFO)
     return asyncio.run(run_service(config, offline=args.offline))
+
+
+def cmd_console(args: argparse.Namespace, config: Config) -> int:
+    from paperpost.service import run_console
+
+    return asyncio.run(run_console(config, offline=args.offline))
+
+
+def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    async def run() -> IndexReport:
+        async with opened(args, config, fill_empty=args.offline) as core:
+            return await asyncio.to_thread(core.check_index)
+
+    report = asyncio.run(run())
+    print(report)
+    return 0 if report.ok or report.repaired else EXIT_FAILURE
 
 
 def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     from paperpost.bot.delivery.outbox import Outcome
     from paperpost.service import post_digests_now
 
+    if args.date is not None:
+        featured_day_or_error(args.date, today=datetime.now(UTC).date())
     deliveries = asyncio.run(
         post_digests_now(
             config,
@@ -251,6 +333,17 @@ def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     return EXIT_FAILURE if any(d.outcome in failed for d in deliveries) else 0
 
 
+def featured_day_or_error(day: date, *, today: date) -> None:
+    """``digest --date``: a day Hugging Face can never feature is a user error, not a wait."""
+    if day > today:
+        raise UserError(f"{day} has not happened yet (today is {today}, UTC): pick a past weekday")
+    if day.weekday() >= 5:
+        raise UserError(
+            f"{day} is a {day:%A}: Hugging Face features papers Monday to Friday, "
+            "so no digest exists for it; pick a weekday"
+        )
+
+
 def cmd_channels(args: argparse.Namespace, config: Config) -> int:
     if args.channels_command == "import":
         text = sys.stdin.read() if str(args.file) == "-" else _read(args.file)
@@ -259,8 +352,9 @@ def cmd_channels(args: argparse.Namespace, config: Config) -> int:
         except json.JSONDecodeError as exc:
             raise UserError(f"{args.file} is not JSON: {exc}") from None
         keys = asyncio.run(_with_channels(args, config, lambda core: core.import_channels(data)))
-        print(f"imported {len(keys)} channel(s)")
+        print(f"imported {plural(len(keys), 'channel')}")
         return 0
+    existing_data_dir(config)
     if args.channels_command == "export" or args.json:
         exported = asyncio.run(_with_channels(args, config, Paperpost.export_channels))
         print(json.dumps(exported, indent=2, ensure_ascii=False))
@@ -269,7 +363,7 @@ def cmd_channels(args: argparse.Namespace, config: Config) -> int:
         state = "paused" if s.paused else "active"
         print(
             f"{key}  {state}  {s.post_time:%H:%M} {s.timezone} {s.days_text()}  "
-            f"top {s.top_n}  {len(s.subscriptions)} saved search(es)"
+            f"top {s.top_n}  {plural(len(s.subscriptions), 'saved search', 'saved searches')}"
         )
     return 0
 
@@ -284,8 +378,14 @@ async def _with_channels(
 def cmd_discord(args: argparse.Namespace, config: Config) -> int:
     from paperpost.adapters.discord import fetch_application_id, invite_url
 
+    if args.application_id is not None:
+        print(invite_url(args.application_id))
+        return 0
     if not config.discord_bot_token:
-        raise UserError("set DISCORD_BOT_TOKEN (the bot token from the Developer Portal) first")
+        raise UserError(
+            "set DISCORD_BOT_TOKEN (the bot token from the Developer Portal), or pass "
+            "--application-id ID"
+        )
     application_id = asyncio.run(
         fetch_application_id(config.discord_bot_token, config.discord_api_url)
     )
@@ -302,12 +402,39 @@ def _read(path: Path) -> str:
 
 COMMANDS = {
     "sync": cmd_sync, "search": cmd_search, "show": cmd_show, "demo": cmd_demo,
-    "run": cmd_run,
+    "run": cmd_run, "console": cmd_console, "doctor": cmd_doctor,
     "discord": cmd_discord, "digest": cmd_digest, "channels": cmd_channels,
 }  # fmt: skip
 
 
+def search_words_as_query(argv: Sequence[str]) -> list[str]:
+    """``search agents -survey``: words after ``search`` that are not its options go
+    after a ``--``, so argparse reads ``-survey`` as a query word, in order."""
+    argv = list(argv)
+    if "search" not in argv:
+        return argv
+    at = argv.index("search")
+    if at > 0 and argv[at - 1] == DATA_DIR_OPTION:
+        return argv
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(argv[at + 1 :])
+    for token in rest:
+        if token == "--":
+            words.extend(rest)
+            break
+        name = token.split("=", 1)[0]
+        if name in SEARCH_OPTIONS:
+            options.append(token)
+            if SEARCH_OPTIONS[name] and "=" not in token:
+                options.append(next(rest, ""))
+        else:
+            words.append(token)
+    return [*argv[: at + 1], *options, "--", *words] if words else argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = search_words_as_query(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
         config = _config(args)
@@ -324,6 +451,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head & co.: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug, or a failure nobody foresaw: one line, no traceback
+        if args.verbose:
+            traceback.print_exc()
+        what = " ".join(str(exc).split())[:300] or type(exc).__name__
+        print(f"paperpost: unexpected error: {what}; run with -v for details", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """``paperpost demo``: the whole loop, offline, on the bundled snapshot.
 
 It runs in a throw-away folder, through the same core and console adapter as
-``paperpost run``: the latest day's top papers, a subscription, its preview,
+``paperpost console``: the latest day's top papers, a subscription, its preview,
 the digest it posts, and a search.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from paperpost.adapters.console import ConsolePlatform, render_reply
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import CONSOLE_CHANNEL
+from paperpost.bot.channels.plain_text import day_text
 from paperpost.bot.config import Config
 from paperpost.bot.papers.snapshot import BundledSnapshot
 
@@ -36,9 +37,9 @@ async def _demo(data_dir: Path) -> None:
         days = snapshot.days()
         print(
             f"Paperpost demo: {health.papers} real papers from the bundled "
-            f"snapshot ({days[0]} to {days[-1]}), no network, no tokens.\n"
+            f"snapshot ({day_text(days[0])} to {day_text(days[-1])}), no network, no tokens.\n"
         )
-        print(f"== Top papers of {latest:%A %d %B %Y} ==")
+        print(f"== Top papers of {day_text(latest)} ==")
         print(render_reply(await core.handle(CONSOLE_CHANNEL, "/papers top", user="you")))
         for line in SCRIPT:
             print(f"\n> {line}")
@@ -48,8 +49,8 @@ async def _demo(data_dir: Path) -> None:
         print(f"\n> {EXAMPLE_SEARCH}")
         print(render_reply(await core.handle(CONSOLE_CHANNEL, EXAMPLE_SEARCH, user="you")))
         print(
-            "\nNext: 'paperpost run' for the console on stdin, or set SLACK_BOT_TOKEN / "
-            "DISCORD_BOT_TOKEN to serve a team (see README.md)."
+            "\nNext: 'paperpost console' for the console on stdin, or set SLACK_BOT_TOKEN / "
+            "DISCORD_BOT_TOKEN and 'paperpost run' to serve a team (see README.md)."
         )
     finally:
         await core.aclose()

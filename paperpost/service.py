@@ -8,19 +8,25 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Collection, Sequence
-from datetime import date
-from typing import Protocol, TextIO
+from datetime import UTC, date
+from typing import TYPE_CHECKING, TextIO
 
 from aiohttp import web
 
-from paperpost.adapters.console import ConsolePlatform, serve_console
+from paperpost.adapters.console import ConsolePlatform, render_digest, serve_console
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.plain_text import plural
 from paperpost.bot.config import Config
 from paperpost.bot.delivery.outbox import Delivery
+from paperpost.bot.errors import PaperpostError, UserError
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.bot.ports import Platform
-from paperpost.http_server import build_app, serve
+from paperpost.http_server import Readiness, build_app, serve
+from paperpost.startup import Runtime, connect_discord, connect_slack
+
+if TYPE_CHECKING:
+    from paperpost.adapters.slack.server import LateBolt
 
 log = logging.getLogger(__name__)
 
@@ -28,33 +34,15 @@ SHUTDOWN_SECONDS = 8.0  # from SIGTERM to the store closed
 SCHEDULER_STOP_SECONDS = 1.0  # kept back from that for stopping the scheduler
 
 
-class Runtime(Protocol):
-    """A started platform connection (Slack, Discord): ``stop()`` ends it."""
-
-    async def stop(self) -> None: ...
-
-
-async def open_core(config: Config, *, offline: bool) -> Paperpost:
-    return await Paperpost.open(config, source=BundledSnapshot() if offline else None)
+NO_PLATFORM = (
+    "no platform token is set: set SLACK_BOT_TOKEN (with SLACK_APP_TOKEN or "
+    "SLACK_SIGNING_SECRET) and/or DISCORD_BOT_TOKEN; 'paperpost console' serves stdin instead"
+)
 
 
-async def start_platforms(
-    core: Paperpost, config: Config, web_app: web.Application
-) -> list[Runtime]:
-    """Start every platform that has a token; each returns a runtime with ``stop()``.
-
-    Slack's HTTP mode serves ``web_app`` (with /healthz and /metrics) itself.
-    """
-    runtimes: list[Runtime] = []
-    if config.slack_enabled:
-        from paperpost.adapters.slack import start_slack
-
-        runtimes.append(await start_slack(core, config, web_app=web_app))
-    if config.discord_enabled:
-        from paperpost.adapters.discord import start_discord
-
-        runtimes.append(await start_discord(core, config))
-    return runtimes
+async def open_core(config: Config, *, offline: bool, fill_empty: bool | None = None) -> Paperpost:
+    source = BundledSnapshot() if offline else None
+    return await Paperpost.open(config, source=source, fill_empty=fill_empty)
 
 
 def slack_serves_http(config: Config) -> bool:
@@ -62,27 +50,108 @@ def slack_serves_http(config: Config) -> bool:
     return config.slack_enabled and not config.slack_app_token
 
 
-async def run_service(config: Config, *, offline: bool, stdin: TextIO | None = None) -> int:
+async def run_service(config: Config, *, offline: bool) -> int:
+    """Serve Slack and/or Discord with the scheduler until SIGTERM/SIGINT.
+
+    The HTTP server comes up first, so ``/healthz`` says "starting" (503) while
+    a platform is still being reached; a refused token ends the start with a
+    ``UserError`` naming its variable.
+    """
+    if not (config.slack_enabled or config.discord_enabled):
+        raise UserError(NO_PLATFORM)
     callers = asyncio.all_tasks()  # whoever runs the service: not its work to wait for
+    terminated = _termination_signal()
     core = await open_core(config, offline=offline)
-    web_app = build_app(core)
+    readiness = Readiness()
+    web_app = build_app(core, readiness)
+    late = None
+    if slack_serves_http(config):
+        from paperpost.adapters.slack import add_late_slack_routes
+
+        late = add_late_slack_routes(web_app)
     runtimes: list[Runtime] = []
     runner: web.AppRunner | None = None
+    stopping = asyncio.create_task(terminated.wait())
     try:
-        runtimes = await start_platforms(core, config, web_app)
-        if not runtimes:
-            # No platform configured: the console is the channel, stdin the user.
-            core.register_platform(ConsolePlatform())
-            await core.start()
-            await serve_console(core, stdin=stdin)
+        runner = await _listen(web_app, config)
+        connecting = asyncio.create_task(_connect(core, config, late, readiness, runtimes))
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not connecting.done():  # terminated while still trying to connect
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
         else:
-            if not slack_serves_http(config):
-                runner = await serve(web_app, host=config.host, port=config.port)
-            log.info("Paperpost is running", extra={"host": config.host, "port": config.port})
+            connecting.result()  # a refused token raises here
             await core.start()
-            await _until_terminated()
+            _log_schedule(core)
+            await stopping
     finally:
+        stopping.cancel()  # not work for shut_down to wait for
         await shut_down(core, runtimes, runner, spare=callers)
+    return 0
+
+
+async def _listen(web_app: web.Application, config: Config) -> web.AppRunner:
+    try:
+        runner = await serve(web_app, host=config.host, port=config.port)
+    except OSError as exc:
+        raise PaperpostError(
+            f"cannot listen on {config.host}:{config.port} (PAPERPOST_HOST, PORT): "
+            f"{exc.strerror or exc}"
+        ) from None
+    host, port = runner.addresses[0][:2]
+    log.info("HTTP ready: listening on http://%s:%s (/healthz, /metrics)", host, port)
+    return runner
+
+
+async def _connect(
+    core: Paperpost,
+    config: Config,
+    late: LateBolt | None,
+    readiness: Readiness,
+    runtimes: list[Runtime],
+) -> None:
+    """Connect every configured platform, appending each to ``runtimes`` once up."""
+    if config.slack_enabled:
+        readiness.waiting("slack", "connecting")
+    if config.discord_enabled:
+        readiness.waiting("discord", "connecting")
+    if config.slack_enabled:
+        runtimes.append(await connect_slack(core, config, late, readiness))
+    if config.discord_enabled:
+        runtimes.append(await connect_discord(core, config, readiness))
+
+
+def _log_schedule(core: Paperpost) -> None:
+    scheduled = core.health().scheduled_channels
+    upcoming = core.next_digest()
+    if upcoming is None:
+        log.info(
+            "Schedule ready: %d channel(s) scheduled; no digest due "
+            "('/papers subscribe' in a channel schedules its digest)",
+            scheduled,
+        )
+        return
+    when, channel = upcoming
+    log.info(
+        "Schedule ready: %d channel(s) scheduled; next digest %s to %s",
+        scheduled,
+        when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        channel,
+    )
+
+
+async def run_console(config: Config, *, offline: bool, stdin: TextIO | None = None) -> int:
+    """The console channel on stdin, with the scheduler, until end of input."""
+    callers = asyncio.all_tasks()
+    # A try-out: an empty store starts on the snapshot (the keeper brings live days).
+    core = await open_core(config, offline=offline, fill_empty=True)
+    try:
+        core.register_platform(ConsolePlatform())
+        await core.start()
+        await serve_console(core, stdin=stdin)
+    finally:
+        await shut_down(core, [], None, spare=callers)
     return 0
 
 
@@ -144,13 +213,14 @@ async def _finish_other_tasks(deadline: float, *, spare: Collection[object]) -> 
         await asyncio.wait(pending, timeout=SCHEDULER_STOP_SECONDS)
 
 
-async def _until_terminated() -> None:
+def _termination_signal() -> asyncio.Event:
+    """Set on SIGINT or SIGTERM (from the very start: a platform may never connect)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def posting_platforms(config: Config) -> list[Platform]:
@@ -177,6 +247,11 @@ async def post_digests_now(
     out: TextIO | None = None,
 ) -> Sequence[Delivery]:
     core = await open_core(config, offline=offline)
+    try:
+        known_channel(core, channel)
+    except UserError:
+        core.close()
+        raise
     platforms = await posting_platforms(config)
     try:
         for platform in platforms:
@@ -188,6 +263,20 @@ async def post_digests_now(
         core.close()
     for d in deliveries:
         detail = f" ({d.detail})" if d.detail else ""
-        papers = f" {d.papers} paper(s)" if d.papers else ""
-        print(f"{d.channel} {d.day}: {d.outcome.value}{papers}{detail}", file=out or sys.stderr)
+        papers = f" {plural(d.papers, 'paper')}" if d.papers else ""
+        outcome = d.outcome.value
+        if d.digest is not None and d.digest.entries:  # a dry run: show what would go out
+            outcome = "would send"
+            print(f"would send to {d.channel}:\n{render_digest(d.digest)}", file=sys.stdout)
+        print(f"{d.channel} {d.day}: {outcome}{papers}{detail}", file=out or sys.stderr)
     return deliveries
+
+
+def known_channel(core: Paperpost, channel: ChannelKey | None) -> None:
+    """``digest --channel`` names a channel Paperpost has seen, or exit 2 naming those."""
+    if channel is None:
+        return
+    known = [str(key) for key, _ in core.channel_list()]
+    if str(channel) not in known:
+        names = ", ".join(known[:20]) + (" …" if len(known) > 20 else "") or "none yet"
+        raise UserError(f"no channel {channel}: known channels are {names}")

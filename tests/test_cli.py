@@ -33,7 +33,7 @@ def paperpost(
 def test_demo_runs_offline(tmp_path: Path) -> None:
     result = paperpost("demo", data=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Top papers of Friday 21 August 2026" in result.stdout
+    assert "Top papers of Fri 21 Aug 2026" in result.stdout
     assert "/papers search" in result.stdout
     assert not (tmp_path / "paperpost.sqlite").exists()  # the demo uses a throw-away folder
 
@@ -50,7 +50,7 @@ def test_sync_pages_and_search_json(tmp_path: Path) -> None:
             env={"HF_ENDPOINT": hf.url},
         )
     assert result.returncode == 0, result.stderr
-    assert "synced 3 day(s), 50 paper(s)" in result.stdout  # the 50-item day, and two empty
+    assert "synced 3 days, 50 papers" in result.stdout  # the 50-item day, and two empty
     assert "3/3" in result.stderr  # the progress bar
     found = paperpost("search", "model", "--json", "--limit", "3", data=tmp_path)
     assert found.returncode == 0
@@ -116,9 +116,9 @@ def test_every_command_closes_the_core_it_opened(
     assert len(opened) == 1 and closed == opened
 
 
-def test_console_run_then_digest_posts_once(tmp_path: Path) -> None:
+def test_console_then_digest_posts_once(tmp_path: Path) -> None:
     script = "/papers subscribe agents\n/papers set top 3\n/papers list\n"
-    run = paperpost("run", "--offline", data=tmp_path, stdin=script)
+    run = paperpost("console", "--offline", data=tmp_path, stdin=script)
     assert run.returncode == 0, run.stderr
     assert "1. agents" in run.stdout
     first = paperpost(
@@ -135,7 +135,10 @@ def test_console_run_then_digest_posts_once(tmp_path: Path) -> None:
 
 def test_channels_export_import_round_trip(tmp_path: Path) -> None:
     paperpost(
-        "run", "--offline", data=tmp_path / "a", stdin="subscribe diffusion\nset tz Asia/Tokyo\n"
+        "console",
+        "--offline",
+        data=tmp_path / "a",
+        stdin="subscribe diffusion\nset tz Asia/Tokyo\n",
     )
     exported = paperpost("channels", "export", data=tmp_path / "a")
     assert exported.returncode == 0
@@ -196,3 +199,91 @@ def test_a_store_from_a_newer_paperpost_is_refused_in_one_line(tmp_path: Path) -
     assert result.returncode == 1
     line = result.stderr.strip()
     assert "\n" not in line and "version 999" in line and "upgrade Paperpost" in line, line
+
+
+def test_run_without_a_platform_token_exits_2_naming_the_variables(tmp_path: Path) -> None:
+    # Before: the console on stdin, which ends at once with stdin closed (a container
+    # without tokens restarted in a silent loop, exit 0).
+    result = paperpost("run", data=tmp_path / "data", stdin="")
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line, line
+    assert "SLACK_BOT_TOKEN" in line and "DISCORD_BOT_TOKEN" in line and "paperpost console" in line
+    assert not (tmp_path / "data").exists()  # refused before the store is opened
+
+
+def test_the_console_command_answers_stdin_offline(tmp_path: Path) -> None:
+    result = paperpost("console", "--offline", data=tmp_path, stdin="/papers top\n")
+    assert result.returncode == 0, result.stderr
+    assert "Most upvoted papers of" in result.stdout and "EnvHarness" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--offline", "search", "agents", "--limit", "1"),
+        ("search", "agents", "--limit", "1", "--offline"),
+        ("-v", "--offline", "search", "agents", "--limit", "1"),
+        ("--offline", "show", "2608.19880"),
+    ],
+)
+def test_global_options_go_before_or_after_the_command(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # --data-dir before the command too: PAPERPOST_DATA_DIR points elsewhere.
+    result = paperpost("--data-dir", str(tmp_path / "here"), *args, data=tmp_path / "elsewhere")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "here" / "paperpost.sqlite").exists()
+    assert not (tmp_path / "elsewhere").exists()
+    assert "huggingface.co/papers/" in result.stdout  # offline: the bundled snapshot
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("PORT", "abc"), ("SLACK_POSTS_PER_SECOND", "fast"), ("DISCORD_GUILD_ID", "my-server")],
+)
+def test_run_with_a_value_that_does_not_parse_is_one_line_exit_2(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-unused", "DISCORD_BOT_TOKEN": "unused", variable: value}
+    result = paperpost("run", data=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == result.stderr.strip().splitlines()[0]
+    assert f"{variable}={value!r} is not valid" in result.stderr
+
+
+def test_an_unexpected_error_is_one_line_and_v_shows_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paperpost import cli
+
+    def broken(*_args: object) -> int:
+        raise RuntimeError("the disk\nsaid no")
+
+    monkeypatch.setitem(cli.COMMANDS, "doctor", broken)
+    assert cli.main(["doctor", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == "paperpost: unexpected error: the disk said no; run with -v for details\n"
+    assert cli.main(["-v", "doctor", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: the disk" in err
+
+
+def test_doctor_reports_the_index_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fine = paperpost("doctor", "--offline", data=tmp_path)
+    assert fine.returncode == 0, fine.stderr
+    assert fine.stdout.startswith("search index consistent: 110 papers stored, 110 indexed;")
+    assert len(fine.stdout.strip().splitlines()) == 1
+
+    from paperpost import cli
+    from paperpost.bot.app import Paperpost
+    from paperpost.bot.catalog.library import IndexReport
+
+    unrepaired = IndexReport(
+        stored=110, indexed=109, missing=1, extra=0, duplicated=0,
+        pending_days=0, writer=False, repaired=False,
+    )  # fmt: skip
+    monkeypatch.setattr(Paperpost, "check_index", lambda self: unrepaired)
+    assert cli.main(["doctor", "--data-dir", str(tmp_path)]) == 1

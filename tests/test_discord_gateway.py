@@ -89,7 +89,8 @@ async def test_login_gateway_and_command_sync(fake: FakeDiscord, runtime: Discor
     assert runtime.client.user is not None and runtime.client.user.id == BOT_ID
     assert runtime.client.get_guild(GUILD_ID) is not None
     synced = {c["name"]: c for c in fake.commands[GUILD_ID]}
-    assert set(synced) == {"papers", "papers-admin"}  # the dev guild: instant update
+    assert set(synced) == {"papers", "papers-admin", "Show paper"}  # the dev guild: at once
+    assert synced["Show paper"]["type"] == 3  # a message command: link cards
     assert None not in fake.commands
     admin = synced["papers-admin"]
     manage_channels = discord.Permissions(manage_channels=True).value
@@ -113,7 +114,7 @@ async def test_global_sync_without_dev_guild(
     running = await start_discord(core, discord_config(fake, tmp_path, guild=None),
                                   guild_ready_timeout=0.05)  # fmt: skip
     try:
-        assert {c["name"] for c in fake.commands[None]} == {"papers", "papers-admin"}
+        assert {c["name"] for c in fake.commands[None]} == {"papers", "papers-admin", "Show paper"}
         assert any(r.path == f"/applications/{APP_ID}/commands" for r in fake.requests)
     finally:
         await running.stop()

@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import CONSOLE_CHANNEL
-from paperpost.bot.metrics import REGISTRY  # Paperpost's own registry, not the default one
+from paperpost.bot.metrics import REGISTRY  # Paperpost's own registry, not the default
 from paperpost.http_server import build_app, serve
 
 

@@ -30,7 +30,7 @@ async def test_a_platform_without_connections_closes_as_a_no_op() -> None:
 
 def test_the_core_fulfils_the_core_port() -> None:
     port = {n for n, v in vars(Core).items() if callable(v) and not n.startswith("_")}
-    assert port == {"register_platform", "handle", "execute"}
+    assert port == {"register_platform", "handle", "execute", "papers_linked"}
     for name in port:
         ours, theirs = (
             inspect.signature(getattr(Paperpost, name)),

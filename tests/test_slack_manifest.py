@@ -20,3 +20,11 @@ def test_manifest_scopes_command_and_socket_mode() -> None:
     assert "    - command: /papers" in lines
     assert "  socket_mode_enabled: true" in lines
     assert "    is_enabled: true" in lines  # interactivity, for "Share in channel"
+
+
+def test_manifest_asks_for_link_cards() -> None:
+    """Without the domains, the event and both scopes, Slack never sends link_shared."""
+    text = "\n".join(active_lines())
+    assert re.search(r"unfurl_domains:\n\s+- arxiv\.org\n\s+- huggingface\.co", text)
+    assert re.search(r"bot_events:\n\s+- link_shared", text)
+    assert {"      - links:read", "      - links:write"} <= set(active_lines())

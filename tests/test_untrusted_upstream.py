@@ -125,7 +125,7 @@ def test_a_poisoned_and_a_malformed_day_leave_every_command_working(tmp_path: Pa
             "sync", "--since", "2026-08-20", "--until", "2026-08-21", data=tmp_path, env=env
         )
         assert first.returncode == 0, first.stderr
-        assert f"synced 2 day(s), {23 + len(poisoned) - 1} paper(s)" in first.stdout
+        assert f"synced 2 days, {23 + len(poisoned) - 1} papers" in first.stdout
         again = paperpost("sync", "--date", "2026-08-21", data=tmp_path, env=env)
         assert again.returncode == 0, again.stderr
 

@@ -18,9 +18,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from paperpost.adapters.discord.command_tree import PaperCommands
+from paperpost.adapters.discord.context_menu import show_paper_menu
 from paperpost.adapters.discord.delivery import DiscordPlatform
 from paperpost.bot.channels.replies import apology
 from paperpost.bot.config import Config
+from paperpost.bot.errors import UserError
 from paperpost.bot.ports import Core
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class PaperpostClient(discord.Client):
         self.commands = PaperCommands(core)
         for group in self.commands.groups:
             self.tree.add_command(group)
+        self.tree.add_command(show_paper_menu(core))  # "Show paper" on a message with links
         self.tree.error(self._on_command_error)
         self._guild_id = guild_id
 
@@ -81,7 +84,7 @@ class DiscordRuntime:
         self.platform = platform
         self.task = task
 
-    async def wait_ready(self, timeout: float = 60.0) -> None:
+    async def wait_ready(self, timeout: float | None = 60.0) -> None:
         """Until READY and the guilds' GUILD_CREATE arrived (or the connection died)."""
         ready = asyncio.ensure_future(self.client.wait_until_ready())
         done, _ = await asyncio.wait(
@@ -99,6 +102,19 @@ class DiscordRuntime:
             await asyncio.wait_for(self.task, timeout=10)
 
 
+async def _log_in(client: discord.Client, token: str) -> None:
+    """Log in over REST; a refused token is a ``UserError`` naming the variable.
+    Connection errors propagate as they are: the caller retries those."""
+    try:
+        await client.login(token)
+    except discord.LoginFailure as exc:
+        await client.close()
+        raise UserError(f"Discord refused DISCORD_BOT_TOKEN: {exc}") from exc
+    except BaseException:
+        await client.close()
+        raise
+
+
 def _log_end(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("Discord gateway connection ended", exc_info=task.exception())
@@ -107,18 +123,15 @@ def _log_end(task: asyncio.Task[None]) -> None:
 async def start_discord(core: Core, config: Config, **client_options: Any) -> DiscordRuntime:
     """Log in, sync commands, register the platform, connect the gateway as a task.
 
-    Raises ``discord.LoginFailure`` for a bad token (before any task exists).
+    Raises ``UserError`` naming DISCORD_BOT_TOKEN for a refused token (before any
+    task exists); connection errors propagate for the caller to retry.
     ``client_options`` go to ``discord.Client`` (tests pass ``guild_ready_timeout``).
     """
     if not config.discord_bot_token:
         raise ValueError("DISCORD_BOT_TOKEN is not set")
     point_at(config.discord_api_url, config.discord_gateway_url)
     client = PaperpostClient(core, guild_id=config.discord_guild_id, **client_options)
-    try:
-        await client.login(config.discord_bot_token)
-    except BaseException:
-        await client.close()
-        raise
+    await _log_in(client, config.discord_bot_token)
     platform = DiscordPlatform(client)
     core.register_platform(platform)
     task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
@@ -132,9 +145,5 @@ async def open_discord_platform(config: Config) -> DiscordPlatform:
         raise ValueError("DISCORD_BOT_TOKEN is not set")
     point_at(config.discord_api_url, config.discord_gateway_url)
     client = discord.Client(intents=discord.Intents(guilds=True))  # never connects
-    try:
-        await client.login(config.discord_bot_token)
-    except BaseException:
-        await client.close()
-        raise
+    await _log_in(client, config.discord_bot_token)
     return DiscordPlatform(client)

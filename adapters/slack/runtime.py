@@ -16,23 +16,43 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
+from paperpost.adapters.slack.changers import ChangerCheck
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
+from paperpost.adapters.slack.link_cards import LinkCards
 from paperpost.adapters.slack.pacer import PostPacer
-from paperpost.adapters.slack.server import EVENTS_PATH, MAX_BODY, add_slack_routes, serve
+from paperpost.adapters.slack.server import (
+    EVENTS_PATH,
+    MAX_BODY,
+    LateBolt,
+    add_slack_routes,
+    serve,
+)
 from paperpost.adapters.slack.slash_commands import SlashCommands
 from paperpost.bot.config import Config
 from paperpost.bot.errors import UserError
 from paperpost.bot.ports import Core
 
 log = logging.getLogger(__name__)
+
+
+class _SkipTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client,
+    then warns that it will not use it: true, expected, and noise at every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_SkipTokenWarning())
 
 
 @dataclass
@@ -43,6 +63,8 @@ class SlackRuntime:
     bolt: AsyncApp
     platform: SlackPlatform
     url: str | None = None
+    workspace: str = ""  # auth.test's team name, for the "ready" log line
+    bot_user: str = ""
     web_app: web.Application | None = None
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _socket: AsyncSocketModeHandler | None = field(default=None, repr=False)
@@ -71,14 +93,37 @@ def slack_platform(config: Config, *, sleep: Sleep = asyncio.sleep) -> SlackPlat
     return SlackPlatform(_client(config, sleep), sleep=sleep, pacer=_pacer(config, sleep))
 
 
-async def _check_token(client: AsyncWebClient) -> None:
+AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
+
+
+async def _check_token(client: AsyncWebClient) -> dict[str, Any]:
+    """auth.test's answer (team, user); a refused token is a ``UserError`` naming it.
+    Connection errors propagate as they are: the caller retries those."""
     try:
-        await client.auth_test()
+        answer = await client.auth_test()
     except CALL_ERRORS as exc:
         code = slack_error_code(exc)
-        if code in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
+        if code in AUTH_ERRORS:
             raise UserError(f"Slack refused SLACK_BOT_TOKEN: {code}") from exc
         raise
+    return dict(answer.data) if isinstance(answer.data, dict) else {}
+
+
+async def _connect_socket(
+    client: AsyncWebClient, handler: AsyncSocketModeHandler, app_token: str
+) -> None:
+    """Open the Socket Mode connection. slack_sdk's own ``connect`` retries every
+    error for ever (a refused app token too), so the URL is asked for here first:
+    a refused token is a ``UserError``, an unreachable Slack propagates (the
+    caller retries), and the handler is given the URL."""
+    try:
+        answer = await client.apps_connections_open(app_token=app_token)
+    except CALL_ERRORS as exc:
+        if slack_error_code(exc) in AUTH_ERRORS:
+            raise UserError(f"Slack refused SLACK_APP_TOKEN: {slack_error_code(exc)}") from exc
+        raise
+    handler.client.wss_uri = str(answer["url"])
+    await handler.connect_async()
 
 
 async def start_slack(
@@ -86,29 +131,45 @@ async def start_slack(
     config: Config,
     *,
     web_app: web.Application | None = None,
+    late: LateBolt | None = None,
     sleep: Sleep = asyncio.sleep,
 ) -> SlackRuntime:
     """Connect to Slack and answer ``/papers``; registers the platform with ``core``.
 
     HTTP mode serves ``web_app`` (a fresh one when ``None``) with
-    ``/slack/events`` added: add your own routes to it *before* calling.
+    ``/slack/events`` added: add your own routes to it *before* calling. When the
+    caller already serves ``/slack/events`` (``late``, from
+    ``add_late_slack_routes``), the Bolt app is handed to it instead.
     """
     client = _client(config, sleep)
     if not config.slack_app_token and not config.slack_signing_secret:
         raise UserError(
             "Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
         )
-    await _check_token(client)
+    identity = await _check_token(client)
+    workspace, bot_user = str(identity.get("team", "")), str(identity.get("user", ""))
     bolt = AsyncApp(client=client, signing_secret=config.slack_signing_secret or "")
-    SlashCommands(core, client).register(bolt)
+    changers = ChangerCheck(config.slack_changers, client)
+    SlashCommands(core, client, changers=changers).register(bolt)
+    LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
     platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
     core.register_platform(platform)
 
     if config.slack_app_token:
         handler = AsyncSocketModeHandler(bolt, app_token=config.slack_app_token)
-        await handler.connect_async()
-        log.info("Slack: connected in Socket Mode")
-        return SlackRuntime("socket", bolt, platform, _socket=handler)
+        try:
+            await _connect_socket(client, handler, config.slack_app_token)
+        except BaseException:
+            await handler.close_async()
+            raise
+        log.debug("Slack: connected in Socket Mode")
+        return SlackRuntime(
+            "socket", bolt, platform, _socket=handler, workspace=workspace, bot_user=bot_user
+        )
+
+    if late is not None:
+        late.bolt = bolt
+        return SlackRuntime("http", bolt, platform, workspace=workspace, bot_user=bot_user)
 
     if web_app is None:
         web_app = web.Application(client_max_size=MAX_BODY)
@@ -117,4 +178,13 @@ async def start_slack(
     host, port = runner.addresses[0][:2]
     url = f"http://{host}:{port}{EVENTS_PATH}"
     log.info("Slack: HTTP mode, listening on %s", url)
-    return SlackRuntime("http", bolt, platform, url=url, web_app=web_app, _runner=runner)
+    return SlackRuntime(
+        "http",
+        bolt,
+        platform,
+        url=url,
+        web_app=web_app,
+        _runner=runner,
+        workspace=workspace,
+        bot_user=bot_user,
+    )

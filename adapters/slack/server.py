@@ -26,6 +26,28 @@ def add_slack_routes(web_app: web.Application, bolt: AsyncApp, *, path: str = EV
     web_app.router.add_post(path, events)
 
 
+class LateBolt:
+    """``/slack/events`` on a server that starts before Slack is reached: 503 (Slack
+    retries) until ``bolt`` is set, then every request goes to it."""
+
+    def __init__(self) -> None:
+        self.bolt: AsyncApp | None = None
+
+
+def add_late_slack_routes(web_app: web.Application, *, path: str = EVENTS_PATH) -> LateBolt:
+    """Route ``POST path`` to the Bolt app set on the returned holder later."""
+    late = LateBolt()
+
+    async def events(request: web.Request) -> web.Response:
+        if late.bolt is None:
+            return web.Response(status=503, text="Paperpost is still connecting to Slack")
+        bolt_response = await late.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    web_app.router.add_post(path, events)
+    return late
+
+
 def build_web_app(bolt: AsyncApp, *, path: str = EVENTS_PATH) -> web.Application:
     web_app = web.Application(client_max_size=MAX_BODY)
     add_slack_routes(web_app, bolt, path=path)

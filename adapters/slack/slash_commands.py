@@ -12,8 +12,10 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
+from paperpost.adapters.slack.changers import ChangerCheck
 from paperpost.adapters.slack.client import CALL_ERRORS, slack_error_code
 from paperpost.adapters.slack.render import (
     SHARE_ACTION,
@@ -25,6 +27,7 @@ from paperpost.adapters.slack.render import (
 from paperpost.bot.channels.grammar import parse_command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply, apology
+from paperpost.bot.config import SlackChangers
 from paperpost.bot.errors import CommandError
 from paperpost.bot.ports import Core
 
@@ -59,9 +62,12 @@ async def _send(respond: Any, message: SlackMessage, **options: Any) -> None:
 class SlashCommands:
     """Turns Slack payloads into core calls and core replies into Slack messages."""
 
-    def __init__(self, core: Core, client: AsyncWebClient) -> None:
+    def __init__(
+        self, core: Core, client: AsyncWebClient, *, changers: ChangerCheck | None = None
+    ) -> None:
         self.core = core
         self.client = client
+        self.changers = changers or ChangerCheck(SlackChangers(), client)
 
     def register(self, app: AsyncApp, *, command: str = COMMAND) -> None:
         app.command(command)(self.on_command)
@@ -79,6 +85,11 @@ class SlashCommands:
         text = command.get("text") or ""
         channel_id, user = command["channel_id"], command.get("user_id")
         channel = ChannelKey("slack", command["team_id"], channel_id)
+        if not await self._may_run(text, command["team_id"], user):
+            refusal = self.changers.refusal()
+            block = SectionBlock(text=MarkdownTextObject(text=":no_entry: " + refusal))
+            await respond(text=refusal, blocks=[block.to_dict()], response_type="ephemeral")
+            return
         reply = await self.core.handle(channel, text, user=user)
         hint = False
         if not reply.is_error and reply.command == "subscribe":
@@ -89,6 +100,15 @@ class SlashCommands:
         if hint:
             reply = _with_hint(reply)
         await _send(respond, render_reply(reply, share_value=text), response_type="ephemeral")
+
+    async def _may_run(self, text: str, team: str, user: str | None) -> bool:
+        """Decided before the command runs, so a refused change changes nothing. A line
+        that does not parse runs (the core answers with the fix)."""
+        try:
+            command = parse_command(text)
+        except CommandError:
+            return True
+        return not command.changes_channel or await self.changers.allows(team, user)
 
     async def _announce(self, channel_id: str, user: str | None, text: str, respond: Any) -> bool:
         """Post the announcement; ``False`` when the bot is not in the channel,

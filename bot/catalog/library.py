@@ -214,6 +214,26 @@ class PaperLibrary:
         self._unindexed.mark(mark, ids)  # again: a writer that read it mid-write redoes it
         self.index_pending()
 
+    def add_papers(self, papers: Sequence[Paper]) -> None:
+        """Store papers met outside a featured day (a pasted link) and index them like
+        ``add_day`` does; no day changes, and a paper already stored is kept as it is
+        (a day's record is richer than a lookup's)."""
+        merged = [p for p in papers if self.get(p.id) is None]
+        if not merged:
+            return
+        ids = [p.id for p in merged]
+        mark = self._unindexed.new_lookup_key()
+        self._unindexed.mark(mark, ids)
+        try:
+            for paper in merged:
+                self._papers[paper.id] = paper.to_json()
+            self._store.commit("papers")
+        except BaseException:
+            self._store.rollback("papers")
+            raise
+        self._unindexed.mark(mark, ids)
+        self.index_pending()
+
     # -- reading -------------------------------------------------------------
     def get(self, paper_id: str) -> Paper | None:
         raw = self._papers.get(paper_id)

@@ -57,6 +57,10 @@ class UnindexedDays:
     def new_key(self, day: date) -> str:
         return f"{day.isoformat()}/{secrets.token_hex(6)}"
 
+    def new_lookup_key(self) -> str:
+        """The key of papers stored from a lookup (a pasted link), not a featured day."""
+        return f"lookup/{secrets.token_hex(6)}"
+
     def mark(self, key: str, paper_ids: Sequence[str]) -> None:
         value = json.dumps({"nonce": secrets.token_hex(6), "ids": list(paper_ids)})
         with self._connect() as conn:

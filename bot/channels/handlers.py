@@ -11,7 +11,7 @@ from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.query import parse_query
 from paperpost.bot.channels.grammar import USAGE, Command
 from paperpost.bot.channels.key import ChannelKey
-from paperpost.bot.channels.plain_text import echo, shorten
+from paperpost.bot.channels.plain_text import DAY_FORMAT, day_text, echo, plural, shorten
 from paperpost.bot.channels.registry import ChannelRegistry
 from paperpost.bot.channels.replies import Reply, changed, error
 from paperpost.bot.channels.settings import (
@@ -31,6 +31,7 @@ SNAPSHOT_NOTE = (
     "Papers: the bundled snapshot (Hugging Face could not be reached); live papers "
     "replace it once it can"
 )
+WEEKEND = 5  # date.weekday() of Saturday
 PREVIEW_DAYS = 5
 
 SettingsListener = Callable[[ChannelKey, ChannelSettings], None]
@@ -90,7 +91,7 @@ class CommandHandlers:
                 "Try fewer words, OR between alternatives, or a prefix like robot*."
             )
         return Reply(
-            text=f"Top {len(papers)} for “{shorten(str(query), 120)}”",
+            text=f"Top {plural(len(papers), 'match', 'matches')} for “{shorten(str(query), 120)}”",
             papers=papers,
             shareable=True,
         )
@@ -114,7 +115,7 @@ class CommandHandlers:
         span = {"week": 7, "month": 30}.get(command.arg.lower(), 1)
         days = [d for d in self._library.days() if latest - d < timedelta(days=span)]
         papers = tuple(self._library.top(days, limit=self._channels.get(channel).top_n))
-        label = {1: f"{latest:%a %d %b %Y}", 7: "the last week", 30: "the last month"}[span]
+        label = {1: day_text(latest), 7: "the last week", 30: "the last month"}[span]
         return Reply(text=f"Most upvoted papers of {label}", papers=papers, shareable=True)
 
     def do_list(self, channel: ChannelKey, command: Command) -> Reply:
@@ -141,7 +142,7 @@ class CommandHandlers:
             f"Saved searches: {len(s.subscriptions)} (see /papers list)",
         ]
         if next_post and not s.paused:
-            lines.append(f"Next digest: {next_post:%a %d %b %H:%M %Z}")
+            lines.append(f"Next digest: {next_post:{DAY_FORMAT} %H:%M %Z}")
         if self._papers_from() == "snapshot":
             lines.append(SNAPSHOT_NOTE)
         return Reply(text="\n".join(lines))
@@ -160,7 +161,7 @@ class CommandHandlers:
             if matched
             else "it was among the day's top papers (no saved searches then)"
         )
-        return Reply(text=f"{paper_id} was in the digest of {day:%a %d %b %Y} because {reason}.")
+        return Reply(text=f"{paper_id} was in the digest of {day_text(day)} because {reason}.")
 
     def do_preview(self, channel: ChannelKey, command: Command) -> Reply:
         settings = self._channels.get(channel)
@@ -178,16 +179,25 @@ class CommandHandlers:
                 min_upvotes=settings.min_upvotes, top_n=10_000,
             )  # fmt: skip
             shown = min(len(digest.entries), settings.top_n)
-            lines.append(f"{day:%a %d %b}: {len(digest.entries)} matching, {shown} would be posted")
+            lines.append(
+                f"{day_text(day)}: {len(digest.entries)} matching, {shown} would be posted"
+            )
             newest = newest or digest
         what = "this channel's digest" + (
             f" with “{shorten(subs[-1], 80)}” added" if command.arg else ""
         )
         assert newest is not None
+        carried = (
+            f"It would have carried on {day_text(newest.day)}:"
+            if newest.entries
+            else f"It would have carried nothing on {day_text(newest.day)}: no paper of that "
+            "day matched (and had enough upvotes)."
+        )
         return Reply(
-            text=f"Preview of {what} over the last {len(days)} featured days:\n"
+            text=f"Preview of {what} over the last {plural(len(days), 'featured day')}:\n"
             + "\n".join(lines)
-            + f"\nIt would have carried on {newest.day:%a %d %b}:",
+            + "\n"
+            + carried,
             papers=newest.papers[: settings.top_n],
             shareable=True,
         )
@@ -235,7 +245,8 @@ class CommandHandlers:
         for day in days:
             matcher = DayMatcher(self._library.papers_on(day))
             total += len(matcher.ids_matching(str(parsed)))
-        return f"It matched {total} paper(s) over the last {len(days)} featured days."
+        over = plural(len(days), "featured day")
+        return f"It matched {plural(total, 'paper')} over the last {over}."
 
     def do_unsubscribe(self, channel: ChannelKey, command: Command) -> Reply:
         settings = self._channels.get(channel)
@@ -265,7 +276,13 @@ class CommandHandlers:
         settings = apply_setting(self._channels.get(channel), command.setting, command.arg)
         self._save(channel, settings)
         described = SETTINGS[command.setting].describe(settings)
-        return changed(f"Set {described}.", announcement=f"set {described}")
+        text = f"Set {described}."
+        if command.setting == "days" and any(day >= WEEKEND for day in settings.days):
+            text += (
+                " Note: Hugging Face features papers Monday to Friday only, so a weekend "
+                "digest carries just the weekdays not posted yet (often none)."
+            )
+        return changed(text, announcement=f"set {described}")
 
     def do_pause(self, channel: ChannelKey, command: Command) -> Reply:
         settings = self._channels.get(channel)

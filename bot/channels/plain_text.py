@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import date
 
 from paperpost.bot.papers.model import Paper
 
 MAX_AUTHORS_SHOWN = 3
+DAY_FORMAT = "%a %d %b %Y"  # "Fri 21 Aug 2026": the one way a day reads in replies
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 paper``, ``2 papers``; ``many`` for irregular words (``saved searches``)."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def day_text(day: date) -> str:
+    return f"{day:{DAY_FORMAT}}"
 
 
 def authors_line(paper: Paper, *, most: int = MAX_AUTHORS_SHOWN) -> str:
@@ -48,12 +59,14 @@ def paper_detail(paper: Paper) -> str:
         links.append(f"code {paper.github_repo}{stars}")
     if paper.project_page:
         links.append(f"project {paper.project_page}")
-    days = ", ".join(d.isoformat() for d in paper.featured_days)
+    # A paper stored from a pasted link may never have been on Daily Papers.
+    days = ", ".join(day_text(d) for d in paper.featured_days) or "never on Daily Papers"
     lines = [
         paper.title,
         f"{authors_line(paper, most=8)}"
         + (f" · {paper.organization}" if paper.organization else ""),
-        f"▲{paper.upvotes} upvotes · {paper.num_comments} comments · featured {days}",
+        f"▲{plural(paper.upvotes, 'upvote')} · {plural(paper.num_comments, 'comment')}"
+        f" · featured {days}",
         *links,
         "",
         textwrap.fill(paper.summary, width=88),

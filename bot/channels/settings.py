@@ -70,20 +70,27 @@ class ChannelSettings:
         )
 
 
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)?$", re.IGNORECASE)
 
 
 def parse_time(text: str) -> time:
+    """24-hour ``HH:MM`` (``8:30``, ``20:15``), or a 12-hour clock with am/pm
+    (``8pm``, ``8:30 am``; hours 1 to 12). Mixing the two (``20:15pm``,
+    ``0am``) is refused rather than guessed at."""
     match = _TIME.match(text.strip())
     if match:
         hour, minute = int(match[1]), int(match[2] or 0)
-        if match[3]:
-            if not 1 <= hour <= 12:
-                hour = 99
-            hour = hour % 12 + (12 if match[3].lower() == "pm" else 0)
+        suffix = (match[3] or "").lower().replace(".", "")
+        if suffix and 1 <= hour <= 12:
+            hour = hour % 12 + (12 if suffix == "pm" else 0)
+        elif suffix:
+            hour = 99  # "13pm", "0am", "20:15pm": neither clock
         if hour < 24 and minute < 60:
             return time(hour, minute)
-    raise CommandError(f"{echo(text)} is not a time: use 24-hour HH:MM, e.g. set time 08:30")
+    raise CommandError(
+        f"{echo(text)} is not a time: use 24-hour HH:MM (set time 20:15) or 1-12 with am/pm "
+        "(set time 8:15pm)"
+    )
 
 
 @cache

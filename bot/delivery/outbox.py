@@ -66,6 +66,7 @@ class Delivery:
     outcome: Outcome
     papers: int = 0
     detail: str = ""
+    digest: Digest | None = None  # a dry run's digest, for printing what would be sent
 
 
 class Outbox:

@@ -226,7 +226,7 @@ class DeliveryPlanner:
             return item
         if dry_run:
             outcome = Outcome.SENT if item.entries else Outcome.EMPTY
-            return Delivery(item.channel, item.day, outcome, len(item.entries), "dry run")
+            return Delivery(item.channel, item.day, outcome, len(item.entries), "dry run", item)
         return await self.outbox.deliver(item, through=plan.through, limit=self._limit)
 
     def _waiting(self, channel: ChannelKey, day: date, *, dry_run: bool) -> Delivery:

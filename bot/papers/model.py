@@ -216,7 +216,17 @@ def paper_from_hf_item(item: Any, *, requested_day: date) -> Paper:
         raise SourceFormatError(f"{requested_day}: {exc}") from None
 
 
-def _paper(item: Any, requested_day: date) -> Paper:
+def paper_from_hf_paper(raw: Any) -> Paper:
+    """Validate one paper record met outside a featured day: ``GET /api/papers/{id}``
+    (the ``paper`` object of a daily item), or an arXiv entry in that shape. Its
+    featured day is ``submittedOnDailyAt`` when present, else none."""
+    try:
+        return _paper({"paper": raw}, None)
+    except _BadItem as exc:
+        raise SourceFormatError(f"paper record: {exc}") from None
+
+
+def _paper(item: Any, requested_day: date | None) -> Paper:
     if not isinstance(item, Mapping) or not isinstance(item.get("paper"), Mapping):
         raise _BadItem("item is not a daily-papers record")
     raw = item["paper"]
@@ -235,12 +245,13 @@ def _paper(item: Any, requested_day: date) -> Paper:
         keywords = ()  # optional decoration: left out, the paper kept
     org = raw.get("organization") or item.get("organization")
     org = org if isinstance(org, Mapping) else {}
+    day = _iso_day(raw.get("submittedOnDailyAt")) or requested_day
     return Paper(
         id=paper_id,
         title=title,
         abstract=_clean(abstract, MAX_ABSTRACT) if isinstance(abstract, str) else "",
         authors=authors,
-        featured_days=(_iso_day(raw.get("submittedOnDailyAt")) or requested_day,),
+        featured_days=(day,) if day else (),
         upvotes=_upvotes(raw.get("upvotes")),
         num_comments=_count(item.get("numComments")) or 0,
         organization=_optional_str(org.get("fullname")) or _optional_str(org.get("name")),

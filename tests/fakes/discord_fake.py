@@ -9,7 +9,9 @@ Gateway (``/gateway``, JSON text frames)
     GUILD_CREATE per guild; HEARTBEAT → HEARTBEAT_ACK; RESUME → RESUMED.
     ``await fake.dispatch(event, data)`` sends any event; ``await
     fake.invoke("papers", "search", {"query": "x"})`` sends an INTERACTION_CREATE
-    for a slash (sub)command and returns its interaction id.
+    for a slash (sub)command and returns its interaction id; ``await
+    fake.invoke_on_message("Show paper", message)`` does the same for a message
+    context-menu command (type 3) on ``message`` (e.g. from ``post_as_user``).
 
 REST (under ``/api/v10``)
     ``GET /users/@me``, ``GET /oauth2/applications/@me``, ``PUT`` global and
@@ -394,6 +396,33 @@ class FakeDiscord:
         })  # fmt: skip
         return interaction_id
 
+    async def invoke_on_message(
+        self, name: str, message: dict[str, Any], *, user_id: int = USER_ID
+    ) -> int:
+        """Send INTERACTION_CREATE for the message command ``name`` on ``message``."""
+        interaction_id = next(self._ids)
+        token = f"token-{interaction_id}"
+        user = {"id": str(user_id), "username": "ana", "discriminator": "0",
+                "global_name": "Ana", "avatar": None}  # fmt: skip
+        self._interactions[token] = interaction_id
+        self._users[token] = user
+        channel_id = int(message["channel_id"])
+        await self.dispatch("INTERACTION_CREATE", {
+            "id": str(interaction_id), "application_id": str(APP_ID), "type": 2,
+            "token": token, "version": 1,
+            "data": {"id": "2", "name": name, "type": 3, "target_id": message["id"],
+                     "resolved": {"messages": {message["id"]: message}},
+                     "guild_id": str(self.guild_id)},
+            "guild_id": str(self.guild_id), "channel_id": str(channel_id),
+            "channel": self.channels.get(channel_id, {"id": str(channel_id), "type": 0}),
+            "member": {"user": user, "roles": [], "joined_at": _now(), "deaf": False,
+                       "mute": False, "flags": 0, "permissions": str((1 << 41) - 1)},
+            "app_permissions": str((1 << 41) - 1), "locale": "en-US", "guild_locale": "en-US",
+            "entitlements": [], "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "context": 0, "attachment_size_limit": 8388608,
+        })  # fmt: skip
+        return interaction_id
+
     # -- REST --------------------------------------------------------------------
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
@@ -428,7 +457,9 @@ class FakeDiscord:
             })  # fmt: skip
         if m := re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path):
             guild = int(m[2]) if m[2] else None
-            synced = [{**c, "id": str(next(self._ids)), "application_id": m[1], "version": "1",
+            # Discord answers context menus (which send none) with an empty description.
+            synced = [{"description": "", **c, "id": str(next(self._ids)), "application_id": m[1],
+                       "version": "1",
                        **({"guild_id": m[2]} if m[2] else {})} for c in body]  # fmt: skip
             self.commands[guild] = synced
             self.events.append("SYNC")
@@ -476,12 +507,15 @@ class FakeDiscord:
             held = [m for m in held if int(m["id"]) > after][:limit]
         return _json(list(reversed(held))[:limit])
 
-    def post_as_user(self, channel_id: int, content: str, *, user_id: int = USER_ID) -> None:
-        """Someone else's message in the channel (not the bot's)."""
+    def post_as_user(
+        self, channel_id: int, content: str, *, user_id: int = USER_ID
+    ) -> dict[str, Any]:
+        """Someone else's message in the channel (not the bot's); returns it."""
         message = self._message(channel_id, {"content": content})
         message["author"] = {"id": str(user_id), "username": "ana", "discriminator": "0",
                              "global_name": "Ana", "avatar": None}  # fmt: skip
         self.messages[channel_id].append(message)
+        return message
 
     def _create_message(self, channel_id: int, body: dict[str, Any]) -> web.Response:
         if (refused := _refusal(body)) is not None:

@@ -9,8 +9,10 @@ What it serves
     ({"YYYY-MM-DD": [items]}), paged like the real API: ``limit`` defaults to
     50 and is capped at 100, ``p`` counts from 0, a day without data is ``[]``,
     an invalid ``date``/``limit``/``p`` answers 400 ``{"error": ...}``. Without
-    ``date`` it serves the latest day it has. Anything else is 404 unless added
-    with ``server.route(path, handler)``.
+    ``date`` it serves the latest day it has.
+    ``GET /api/papers/{id}`` from ``server.papers`` ({id: record}, the ``paper``
+    object of a daily item: ``paper_record(item)``), else 404 like the real API.
+    Anything else is 404 unless added with ``server.route(path, handler)``.
 
 Faults, scripted per request
     ``server.script(Fault.rate_limited(retry_after=7), Fault.server_error(), date="2026-05-12")``
@@ -105,6 +107,11 @@ def recent_weeks(today: date, weeks: int = 6) -> dict[str, list[dict[str, Any]]]
     return served
 
 
+def paper_record(item: dict[str, Any]) -> dict[str, Any]:
+    """What ``GET /api/papers/{id}`` answers for a paper: its daily item's ``paper``."""
+    return json.loads(json.dumps(item["paper"]))
+
+
 def _key(day: str | date) -> str:
     return day.isoformat() if isinstance(day, date) else day
 
@@ -197,6 +204,7 @@ class FakeHFServer:
     def __init__(self, days: Mapping[str | date, list[Any]] | None = None) -> None:
         self.days: dict[str, list[Any]] = {_key(k): v for k, v in (days or {}).items()}
         self.requests: list[RecordedRequest] = []
+        self.papers: dict[str, Any] = {}  # GET /api/papers/{id}
         self.ignore_paging = False
         self._faults: list[Fault] = []
         self._routes: dict[str, Handler] = {}
@@ -336,6 +344,10 @@ def _make_handler(server: FakeHFServer) -> type[BaseHTTPRequestHandler]:
                 status, body = server._routes[request.path](request)
             elif request.path == "/api/daily_papers":
                 status, body = server._daily_papers(request)
+            elif request.path.startswith("/api/papers/"):
+                paper_id = request.path.removeprefix("/api/papers/")
+                found = server.papers.get(paper_id)
+                status, body = (200, found) if found is not None else (404, {"error": "Not Found"})
             else:
                 status, body = 404, {"error": "Not Found"}
             self._send(status, json.dumps(body).encode(), {"Content-Type": "application/json"})
@@ -383,5 +395,6 @@ __all__ = [
     "hf_server",
     "load_day",
     "load_days",
+    "paper_record",
     "recent_weeks",
 ]

@@ -7,7 +7,13 @@ as slack_sdk sends ``chat.postMessage`` as JSON and most methods form-encoded)
     ``auth.test``, ``chat.postMessage``, ``conversations.history`` (newest
     first, ``limit``/``cursor`` paging, ``metadata`` only with
     ``include_all_metadata``), ``conversations.replies``, ``conversations.info``
-    (``is_member``), ``apps.connections.open`` (``api.socket_url``). Unknown
+    (``is_member``), ``apps.connections.open`` (``api.socket_url``),
+    ``users.info`` (``api.users``: id → flags such as ``{"is_admin": True}``;
+    an unknown id is ``user_not_found``), ``usergroups.users.list``
+    (``api.usergroups``: id → member ids; unknown: ``no_such_subteam``),
+    ``chat.unfurl`` (recorded in ``api.unfurls``; needs ``links:write``, a target
+    of ``channel`` + ``ts`` or ``unfurl_id`` + ``source``, and an ``unfurls``
+    object of URL → ``{"blocks": …}`` passing ``block_kit_problems``). Unknown
     methods answer ``{"ok": false, "error": "unknown_method"}``. A wrong bot
     token answers ``invalid_auth``.
 
@@ -80,13 +86,17 @@ BOT_USER_ID = "UBOT0001"
 TEXT_LIMIT = 40_000  # chat.postMessage ``text``: over it, msg_too_long
 # The bot scopes of slack/manifest.yaml (chat:write.public is left off there).
 SCOPES = frozenset({"commands", "chat:write", "channels:history", "groups:history",
-                    "channels:read", "groups:read"})  # fmt: skip
+                    "channels:read", "groups:read", "users:read", "usergroups:read",
+                    "links:read", "links:write"})  # fmt: skip
 # Scope a method needs, by the kind of channel (C public, G private).
 NEEDS = {
     "chat.postMessage": ("chat:write", "chat:write"),
     "conversations.history": ("channels:history", "groups:history"),
     "conversations.replies": ("channels:history", "groups:history"),
     "conversations.info": ("channels:read", "groups:read"),
+    "users.info": ("users:read", "users:read"),
+    "usergroups.users.list": ("usergroups:read", "usergroups:read"),
+    "chat.unfurl": ("links:write", "links:write"),
 }
 
 
@@ -138,11 +148,14 @@ class FakeSlackAPI:
     posts: list[Posted] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
+    unfurls: list[dict[str, Any]] = field(default_factory=list)  # accepted chat.unfurl bodies
     _history: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     _faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     _not_member: set[str] = field(default_factory=set)
     _missing: set[str] = field(default_factory=set)
     scopes: set[str] = field(default_factory=lambda: set(SCOPES))
+    users: dict[str, dict[str, bool]] = field(default_factory=dict)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -153,6 +166,7 @@ class FakeSlackAPI:
     limiter: Callable[[str, dict[str, Any]], int | None] | None = None
     rate_limited: int = 0
     unanswered: int = 0  # posts recorded whose answer is still in its post_latency
+    port: int = 0  # 0: any free port; a fixed one lets a test bring Slack up "late"
 
     # -- life cycle --------------------------------------------------------------
     async def start(self) -> FakeSlackAPI:
@@ -161,7 +175,7 @@ class FakeSlackAPI:
         app.router.add_post("/response/{key}", self._response_url)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base = f"http://{host}:{port}"
@@ -367,12 +381,43 @@ class FakeSlackAPI:
         posted = self._post(params)
         return {"ok": True, "channel": channel, "ts": posted.ts, "message": {"ts": posted.ts}}
 
+    def _m_chat_unfurl(self, params: dict[str, Any]) -> dict[str, Any]:
+        by_message = params.get("channel") and params.get("ts")
+        if not by_message and not (params.get("unfurl_id") and params.get("source")):
+            return {"ok": False, "error": "invalid_arguments"}
+        unfurls = params.get("unfurls")
+        unfurls = json.loads(unfurls) if isinstance(unfurls, str) else unfurls
+        if not isinstance(unfurls, dict) or not unfurls:
+            return {"ok": False, "error": "invalid_unfurls_format"}
+        for url, unfurl in unfurls.items():
+            blocks = unfurl.get("blocks") if isinstance(unfurl, dict) else None
+            if not isinstance(url, str) or not isinstance(blocks, list) or not blocks:
+                return {"ok": False, "error": "invalid_unfurls_format"}
+            if problems := block_kit_problems(blocks):
+                return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        self.unfurls.append({**params, "unfurls": unfurls})
+        return {"ok": True}
+
     def _m_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel", "")
         if error := self._channel_error(channel, posting=False):
             return {"ok": False, "error": error}
         member = channel not in self._not_member
         return {"ok": True, "channel": {"id": channel, "is_channel": True, "is_member": member}}
+
+    def _m_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = params.get("user", "")
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        flags = {"is_admin": False, "is_owner": False, "is_primary_owner": False}
+        member = {"id": user, "team_id": self.team_id, "name": user.lower(), "deleted": False}
+        return {"ok": True, "user": member | flags | self.users[user]}
+
+    def _m_usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = params.get("usergroup", "")
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
 
     def _page(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         start = int(params.get("cursor") or 0)
@@ -553,6 +598,22 @@ def sign(
         "X-Slack-Signature": f"v0={digest}",
         "Content-Type": "application/x-www-form-urlencoded",
     }
+
+
+def link_shared(urls: list[str], *, channel: str = "C0DIGEST1", **event: Any) -> dict[str, Any]:
+    """A ``link_shared`` event callback as Slack shapes it (``tests/data/slack``)."""
+    payload = json.loads((DATA / "link_shared.json").read_text("utf-8"))
+    payload["event"] |= {
+        "channel": channel,
+        "links": [{"domain": url.split("/")[2].removeprefix("www."), "url": url} for url in urls],
+        **event,
+    }
+    return payload
+
+
+def sign_json(body: str, **options: Any) -> dict[str, str]:
+    """Headers of a signed Events API request (a JSON body)."""
+    return sign(body, **options) | {"Content-Type": "application/json"}
 
 
 def form_body(payload: dict[str, str]) -> str:
