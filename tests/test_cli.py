@@ -125,7 +125,12 @@ def test_console_then_digest_posts_once(tmp_path: Path) -> None:
         "digest", "--channel", "console:local", "--date", "2026-08-21", "--offline", data=tmp_path
     )
     assert first.returncode == 0, first.stderr
-    assert first.stdout.count("Matched “agents”") in (1, 2, 3)
+    # The day's three most upvoted papers about agents, in order, and nothing else.
+    assert first.stdout.count("Matched “agents”") == 3
+    ranked = [line.split("]")[0].rsplit("▲", 1)[1] for line in first.stdout.splitlines()
+              if "[▲" in line]  # fmt: skip
+    assert ranked == ["163", "54", "32"]
+    assert "(3 papers)" in first.stdout
     second = paperpost(
         "digest", "--channel", "console:local", "--date", "2026-08-21", "--offline", data=tmp_path
     )
