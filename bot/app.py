@@ -21,7 +21,7 @@ from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.grammar import Command, parse_command
 from paperpost.bot.channels.handlers import CommandHandlers, paper_named
 from paperpost.bot.channels.key import ChannelKey
-from paperpost.bot.channels.post_reply import post_reply
+from paperpost.bot.channels.post_reply import post_now
 from paperpost.bot.channels.registry import ChannelRegistry
 from paperpost.bot.channels.replies import Reply, apology, error
 from paperpost.bot.channels.settings import ChannelSettings
@@ -34,7 +34,10 @@ from paperpost.bot.delivery.outbox import Delivery, Outbox
 from paperpost.bot.delivery.planner import DeliveryPlanner
 from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
 from paperpost.bot.errors import UserError
-from paperpost.bot.papers.keeper import LOCK_FILENAME as KEEPER_LOCK
+from paperpost.bot.feedback.commands import FeedbackCommands
+from paperpost.bot.feedback.export import export_votes, parse_votes
+from paperpost.bot.feedback.reading_list import Tally, reading_list
+from paperpost.bot.feedback.votes import FeedbackStore
 from paperpost.bot.papers.keeper import PaperKeeper
 from paperpost.bot.papers.lookup import LookupThrottle, PaperLookup
 from paperpost.bot.papers.model import Paper
@@ -79,14 +82,7 @@ class Paperpost:
         self.refresher = DayRefresher(source, library, clock)
         self.origin = PapersOrigin(store)
         # Keeps the store current while the service runs; None for an offline source.
-        self.keeper = (
-            None
-            if backfill_days is None
-            else PaperKeeper(
-                library=library, refresher=self.refresher, origin=self.origin,
-                lock_path=store.data_dir / KEEPER_LOCK, clock=clock, backfill_days=backfill_days,
-            )
-        )  # fmt: skip
+        self.keeper = PaperKeeper.online(self.refresher, self.origin, store, backfill_days)
         self.outbox = Outbox(
             self.ledger,
             self.claims,
@@ -109,6 +105,7 @@ class Paperpost:
             refresher=self.refresher,
             clock=clock,
         )
+        self.feedback = FeedbackStore(store.path)
         self.handlers = CommandHandlers(
             library=library,
             channels=self.channels,
@@ -117,6 +114,7 @@ class Paperpost:
             on_settings_changed=self._settings_changed,
             next_post=lambda _key, settings: next_fire_time(settings, self.clock()),
             papers_from=lambda: self.health().papers_from,
+            feedback=FeedbackCommands(votes=self.feedback, library=library, clock=clock),
         )
 
     @classmethod
@@ -178,7 +176,7 @@ class Paperpost:
         try:
             if command.name == "post":  # async: it posts through the outbox
                 return await self.post_now(channel)
-            return await asyncio.to_thread(self.handlers.run, channel, command)
+            return await asyncio.to_thread(self.handlers.run, channel, command, user=user)
         except UserError as exc:
             return error(str(exc))
         except Exception as exc:
@@ -294,11 +292,7 @@ class Paperpost:
 
     async def post_now(self, channel: ChannelKey) -> Reply:
         """The ``post`` command: this channel's next digest, now, through the ledger."""
-        settings = self.channels.get(channel)
-        if settings.paused:
-            return Reply(text="The digest is paused here: /papers resume first.", command="post")
-        delivery = await self.planner.post_now(channel)
-        return post_reply(delivery, next_fire_time(settings, self.clock()), self.clock())
+        return await post_now(self.planner, channel, self.channels.get(channel))
 
     def search(self, query: str, *, limit: int) -> list[Paper]:
         return self.library.search(query, limit=limit)
@@ -328,10 +322,19 @@ class Paperpost:
         return self.channels.all()
 
     def export_channels(self) -> dict[str, Any]:
-        return self.channels.export()
+        """Every channel, and (an optional field, added later) every channel's votes."""
+        return {**self.channels.export(), "feedback": export_votes(self.feedback)}
 
     def import_channels(self, data: Any) -> list[ChannelKey]:
-        return self.channels.import_(data)
+        votes = parse_votes(data)  # checked before any channel is written: all or nothing
+        keys = self.channels.import_(data)
+        self.feedback.add_many(votes)
+        return keys
+
+    def saved_papers(self, channel: ChannelKey) -> list[tuple[Paper | None, Tally]]:
+        """The channel's reading list, newest first (``paperpost saved``)."""
+        listed = reading_list(self.feedback.votes(channel))
+        return [(self.library.get(t.paper_id), t) for t in listed]
 
     def next_digest(self) -> tuple[datetime, ChannelKey] | None:
         """The soonest scheduled digest and its channel (``None``: nothing scheduled)."""

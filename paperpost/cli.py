@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
+from paperpost import saved_command
 from paperpost.bot.app import Paperpost
 from paperpost.bot.catalog.library import IndexReport
 from paperpost.bot.channels.key import ChannelKey
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the application id (Developer Portal → General Information): no token or network",
     )
 
+    saved_command.add_parser(sub, common, _channel)
     channels = sub.add_parser("channels", help="list, export or import channels")
     channels_sub = channels.add_subparsers(dest="channels_command", required=True, metavar="ACTION")
     listing = channels_sub.add_parser("list", parents=[common], help="every channel's settings")
@@ -375,6 +377,12 @@ async def _with_channels(
         return work(core)
 
 
+def cmd_saved(args: argparse.Namespace, config: Config) -> int:
+    listed = asyncio.run(_with_channels(args, config, lambda core: core.saved_papers(args.channel)))
+    print(saved_command.render(listed, args))
+    return 0
+
+
 def cmd_discord(args: argparse.Namespace, config: Config) -> int:
     from paperpost.adapters.discord import fetch_application_id, invite_url
 
@@ -404,6 +412,7 @@ COMMANDS = {
     "sync": cmd_sync, "search": cmd_search, "show": cmd_show, "demo": cmd_demo,
     "run": cmd_run, "console": cmd_console, "doctor": cmd_doctor,
     "discord": cmd_discord, "digest": cmd_digest, "channels": cmd_channels,
+    "saved": cmd_saved,
 }  # fmt: skip
 
 

@@ -105,7 +105,8 @@ async def test_login_gateway_and_command_sync(fake: FakeDiscord, runtime: Discor
     assert settings["tz"]["options"][0]["autocomplete"] is True
     assert "mon-fri" in [c["value"] for c in settings["days"]["options"][0]["choices"]]
     reading = {o["name"] for o in synced["papers"]["options"]}
-    assert reading == {"help", "search", "show", "top", "list", "settings", "preview", "why"}
+    assert reading == {"help", "search", "show", "top", "list", "settings", "preview", "why",
+                       "like", "save", "saved", "unsave", "forget"}  # fmt: skip
 
 
 async def test_global_sync_without_dev_guild(
@@ -224,3 +225,18 @@ async def test_admin_post_puts_a_real_digest_in_the_channel_once(
     [reply] = await answered(fake, again)
     assert reply["content"].startswith("Nothing new to post")
     assert fake.messages[CHANNEL_ID] == posted
+
+
+async def test_save_and_unsave_over_the_gateway(
+    fake: FakeDiscord, runtime: DiscordRuntime, core: Paperpost
+) -> None:
+    """/papers save counts the caller's vote; /papers unsave with "ID all" typed into the
+    paper option removes only the caller's own save (everyone's is a changer's command)."""
+    paper = core.library.papers_on(DAY)[0]
+    await core.handle(KEY, f"save {paper.id}", user="someone-else")
+    saving = await fake.invoke("papers", "save", options={"paper": paper.id})
+    [reply] = await answered(fake, saving)
+    assert "Saved" in reply["content"] and reply["flags"] & EPHEMERAL
+    unsaving = await fake.invoke("papers", "unsave", options={"paper": f"{paper.id} all"})
+    await answered(fake, unsaving)
+    assert [v.user for v in core.feedback.votes(KEY)] == ["someone-else"]

@@ -20,6 +20,7 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
+from paperpost.adapters.discord.feedback_commands import add_feedback_commands
 from paperpost.adapters.discord.render import CONTENT_MAX, markdown_text, render_reply
 from paperpost.bot.channels.grammar import CHANGES_CHANNEL, MAX_COMMAND_LENGTH, Command
 from paperpost.bot.channels.key import ChannelKey
@@ -160,7 +161,10 @@ class PaperCommands:
         )
         @app_commands.describe(period="day (default), week or month")
         @app_commands.choices(
-            period=[app_commands.Choice(name=p, value=p) for p in ("day", "week", "month")]
+            period=[
+                app_commands.Choice(name=p, value=p)
+                for p in ("day", "week", "month", "team week", "team month")
+            ]
         )
         async def top(interaction: discord.Interaction, period: str | None = None) -> None:
             await run(
@@ -191,6 +195,8 @@ class PaperCommands:
             interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]
         ) -> None:
             await run(interaction, Command("why", paper), ephemeral=False)
+
+        add_feedback_commands(group, run)
 
     # -- /papers-admin ---------------------------------------------------------
     def _add_admin_commands(self) -> None:

@@ -15,8 +15,10 @@ from paperpost.bot.errors import CommandError
 MAX_COMMAND_LENGTH = 2_000
 COMMAND_NAMES = (
     "help", "search", "show", "top", "subscribe", "unsubscribe", "list", "settings", "set",
-    "pause", "resume", "preview", "why", "post",
+    "pause", "resume", "preview", "why", "like", "save", "saved", "unsave", "forget", "post",
 )  # fmt: skip
+# Team feedback (bot/feedback): votes and the reading list, handled by FeedbackCommands.
+FEEDBACK_COMMANDS = frozenset({"like", "save", "saved", "unsave", "forget"})
 # The commands that change a channel (subscriptions, settings, pause, posting its digest
 # now): Discord puts them under /papers-admin, Slack's "Share in channel" never re-runs them.
 CHANGES_CHANNEL = frozenset({"subscribe", "unsubscribe", "set", "pause", "resume", "post"})
@@ -33,6 +35,10 @@ NEEDS_ARGUMENT = {
     "subscribe": "subscribe to what? e.g. /papers subscribe agents OR robots",
     "unsubscribe": "unsubscribe from what? give the number from /papers list, the query, or all",
     "why": "why which paper? give an arXiv id, e.g. /papers why 2608.19880",
+    "like": "like which paper? give an arXiv id, e.g. /papers like 2608.19880",
+    "save": "save which paper? give an arXiv id, e.g. /papers save 2608.19880",
+    "unsave": "unsave which paper? give an arXiv id, e.g. /papers unsave 2608.19880",
+    "forget": "forget takes me: /papers forget me erases your votes and saves here",
 }
 USAGE = """\
 /papers search QUERY        search every paper seen (try: agents "tool use" upvotes:>=10)
@@ -48,6 +54,11 @@ USAGE = """\
             | threads on|off | min-upvotes N
 /papers pause | resume      stop or restart the daily digest
 /papers post                post this channel's next digest now
+/papers like ID | save ID   👍 a paper, or 🔖 save it to this channel's reading list (again: undo)
+/papers saved [week|month|all]   this channel's reading list, who saved each
+/papers unsave ID [all]     remove your save (all: everyone's, for channel admins)
+/papers forget me           erase your votes and saves in this channel
+/papers top team [week|month]    this channel's most liked and saved papers
 Query syntax: words, "phrase", OR, -exclude, prefix*, author:, org:, title:,
 upvotes:>=N, since:YYYY-MM-DD, before:YYYY-MM-DD, or an arXiv id/URL."""
 
@@ -60,7 +71,9 @@ class Command:
 
     @property
     def changes_channel(self) -> bool:
-        return self.name in CHANGES_CHANNEL
+        # "unsave ID all" removes everyone's saves: an admin's command.
+        everyone = self.name == "unsave" and self.arg.lower().endswith(" all")
+        return self.name in CHANGES_CHANNEL or everyone
 
 
 def parse_command(line: str) -> Command:
@@ -97,6 +110,11 @@ def parse_command(line: str) -> Command:
                 f"set {setting.name} to what? e.g. /papers set {setting.name} {setting.example}"
             )
         return Command("set", value.strip(), setting.name)
-    if name == "top" and rest.lower() not in ("", "day", "week", "month"):
-        raise CommandError("top takes week or month, e.g. /papers top week")
+    top_args = ("", "day", "week", "month", "team", "team week", "team month")
+    if name == "top" and rest.lower() not in top_args:
+        raise CommandError("top takes week or month, or team: e.g. /papers top team week")
+    if name == "forget" and rest.lower() != "me":
+        raise CommandError(NEEDS_ARGUMENT["forget"])
+    if name == "saved" and rest.lower() not in ("", "week", "month", "all"):
+        raise CommandError("saved takes week, month or all, e.g. /papers saved week")
     return Command(name, rest)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.query import parse_query
-from paperpost.bot.channels.grammar import USAGE, Command
+from paperpost.bot.channels.grammar import FEEDBACK_COMMANDS, USAGE, Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.plain_text import DAY_FORMAT, day_text, echo, plural, shorten
 from paperpost.bot.channels.registry import ChannelRegistry
@@ -24,6 +24,7 @@ from paperpost.bot.channels.settings import (
 from paperpost.bot.delivery.digest import DayMatcher, build_digest
 from paperpost.bot.delivery.ledger import Ledger
 from paperpost.bot.errors import CommandError, UserError
+from paperpost.bot.feedback.commands import FeedbackCommands
 from paperpost.bot.papers.model import Paper
 
 SEARCH_RESULTS = 5
@@ -55,6 +56,7 @@ class CommandHandlers:
         on_settings_changed: SettingsListener,
         next_post: Callable[[ChannelKey, ChannelSettings], datetime | None],
         papers_from: Callable[[], str | None] = lambda: None,
+        feedback: FeedbackCommands | None = None,
     ) -> None:
         self._library = library
         self._channels = channels
@@ -63,11 +65,18 @@ class CommandHandlers:
         self._changed = on_settings_changed
         self._next_post = next_post
         self._papers_from = papers_from
+        self._feedback = feedback
 
-    def run(self, channel: ChannelKey, command: Command) -> Reply:
+    def run(self, channel: ChannelKey, command: Command, *, user: str | None = None) -> Reply:
         """The reply to ``command``, stamped with its name; a ``UserError`` becomes
         an error reply. Anything else propagates to the core's error sink."""
-        handler: Callable[[ChannelKey, Command], Reply] = getattr(self, "do_" + command.name)
+        handler: Callable[[ChannelKey, Command], Reply]
+        team = command.name == "top" and command.arg.lower().startswith("team")
+        if self._feedback is not None and (command.name in FEEDBACK_COMMANDS or team):
+            feedback = self._feedback
+            handler = lambda channel, command: feedback.run(channel, command, user)  # noqa: E731
+        else:
+            handler = getattr(self, "do_" + command.name)
         try:
             reply = handler(channel, command)
         except UserError as exc:

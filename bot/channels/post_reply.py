@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply, error
+from paperpost.bot.channels.settings import ChannelSettings
 from paperpost.bot.delivery.featured_day import latest_featured_day_on_or_before
 from paperpost.bot.delivery.outbox import Delivery, Outcome
+from paperpost.bot.delivery.planner import DeliveryPlanner
+from paperpost.bot.delivery.schedule import next_fire_time
 
 
 def next_completion(now: datetime) -> tuple[date, datetime]:
@@ -51,3 +55,14 @@ def post_reply(delivery: Delivery, next_post: datetime | None, now: datetime) ->
             detail = f": {delivery.detail}" if delivery.detail else ""
             return error(f"The digest was not posted ({delivery.outcome}{detail}).", command="post")
     return Reply(text=text, command="post")
+
+
+async def post_now(
+    planner: DeliveryPlanner, channel: ChannelKey, settings: ChannelSettings
+) -> Reply:
+    """The ``post`` command: the channel's next digest, now, through the ledger."""
+    if settings.paused:
+        return Reply(text="The digest is paused here: /papers resume first.", command="post")
+    delivery = await planner.post_now(channel)
+    now = planner.clock()
+    return post_reply(delivery, next_fire_time(settings, now), now)

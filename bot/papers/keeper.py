@@ -26,6 +26,7 @@ from pathlib import Path
 
 from paperpost.bot.catalog.index_lock import WriterLock
 from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.store import Store
 from paperpost.bot.delivery.featured_day import digest_day_for, is_final, recent_featured_days
 from paperpost.bot.papers.origin import PapersOrigin
 from paperpost.bot.papers.refresh import DayRefresher
@@ -69,6 +70,19 @@ class PaperKeeper:
         self._next_try: dict[date, datetime] = {}  # day -> earliest retry after a miss
         self.first_round = asyncio.Event()  # set after the first round, whatever its outcome
         self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def online(
+        cls, refresher: DayRefresher, origin: PapersOrigin, store: Store, backfill_days: int | None
+    ) -> PaperKeeper | None:
+        """The keeper of an online core (``backfill_days`` set); None offline."""
+        if backfill_days is None:
+            return None
+        library, clock = refresher.library, refresher.clock
+        return cls(
+            library=library, refresher=refresher, origin=origin, clock=clock,
+            lock_path=store.data_dir / LOCK_FILENAME, backfill_days=backfill_days,
+        )  # fmt: skip
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
