@@ -21,6 +21,7 @@ from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.grammar import Command, parse_command
 from paperpost.bot.channels.handlers import CommandHandlers, paper_named
 from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.post_reply import post_now
 from paperpost.bot.channels.registry import ChannelRegistry
 from paperpost.bot.channels.replies import Reply, apology, error
 from paperpost.bot.channels.settings import ChannelSettings
@@ -37,8 +38,10 @@ from paperpost.bot.feedback.commands import FeedbackCommands
 from paperpost.bot.feedback.export import export_votes, parse_votes
 from paperpost.bot.feedback.reading_list import Tally, reading_list
 from paperpost.bot.feedback.votes import FeedbackStore
+from paperpost.bot.papers.keeper import PaperKeeper
 from paperpost.bot.papers.lookup import LookupThrottle, PaperLookup
 from paperpost.bot.papers.model import Paper
+from paperpost.bot.papers.origin import PapersOrigin
 from paperpost.bot.papers.paper_api import UpstreamPapers
 from paperpost.bot.papers.refresh import DayRefresher, PaperSource
 from paperpost.bot.papers.snapshot import BundledSnapshot
@@ -64,6 +67,7 @@ class Paperpost:
         source: PaperSource,
         clock: Callable[[], datetime] = utc_now,
         outbox_sleep: Callable[[float], Awaitable[None]] | None = None,
+        backfill_days: int | None = None,
         upstream: UpstreamPapers | None = None,
     ) -> None:
         self.store = store
@@ -76,6 +80,9 @@ class Paperpost:
         self.claims = Claims(store.path)
         self.clock = clock
         self.refresher = DayRefresher(source, library, clock)
+        self.origin = PapersOrigin(store)
+        # Keeps the store current while the service runs; None for an offline source.
+        self.keeper = PaperKeeper.online(self.refresher, self.origin, store, backfill_days)
         self.outbox = Outbox(
             self.ledger,
             self.claims,
@@ -106,6 +113,7 @@ class Paperpost:
             clock=clock,
             on_settings_changed=self._settings_changed,
             next_post=lambda _key, settings: next_fire_time(settings, self.clock()),
+            papers_from=lambda: self.health().papers_from,
             feedback=FeedbackCommands(votes=self.feedback, library=library, clock=clock),
         )
 
@@ -115,12 +123,16 @@ class Paperpost:
         config: Config,
         *,
         source: PaperSource | None = None,
-        fill_empty: bool = True,
+        fill_empty: bool | None = None,
         lookups: bool | None = None,
         **kwargs: object,
     ) -> Paperpost:
-        """Open the store in ``config.data_dir``; an empty one gets the bundled snapshot
-        (unless ``fill_empty`` is False: read-only CLI commands say it is empty instead).
+        """Open the store in ``config.data_dir``.
+
+        ``fill_empty``: fill an empty store from the bundled snapshot (finishing a fill a
+        kill cut short); by default only when ``source`` is the snapshot (offline). Online,
+        the store is filled from Hugging Face by the keeper once ``start()`` runs, and from
+        the snapshot only when Hugging Face cannot be reached then.
 
         ``lookups``: whether papers named by pasted links may be fetched from Hugging
         Face / arXiv (``config``'s endpoints). By default only when ``source`` is not
@@ -129,13 +141,15 @@ class Paperpost:
         lookups = source is None if lookups is None else lookups
         store = Store(config.data_dir)
         library = await asyncio.to_thread(PaperLibrary, store)
-        if fill_empty and library.paper_count() == 0:
-            snapshot = BundledSnapshot()
-            await sync_days(snapshot, library, snapshot.days())
+        offline = isinstance(source, BundledSnapshot)
+        if offline if fill_empty is None else fill_empty:
+            await PapersOrigin(store).fill_from_snapshot(library)
         if source is None:
             from paperpost.bot.papers.huggingface import HuggingFaceSource
 
             source = HuggingFaceSource(endpoint=config.hf_endpoint, token=config.hf_token)
+        if not offline:
+            kwargs.setdefault("backfill_days", config.backfill_days)
         if lookups:
             kwargs["upstream"] = UpstreamPapers(
                 hf_endpoint=config.hf_endpoint,
@@ -160,6 +174,8 @@ class Paperpost:
         self, channel: ChannelKey, command: Command, *, user: str | None = None
     ) -> Reply:
         try:
+            if command.name == "post":  # async: it posts through the outbox
+                return await self.post_now(channel)
             return await asyncio.to_thread(self.handlers.run, channel, command, user=user)
         except UserError as exc:
             return error(str(exc))
@@ -192,12 +208,16 @@ class Paperpost:
         self.scheduler.rebuild(self.channels.all())
         self.scheduler.start()
         self._sweeper = asyncio.create_task(self._sweep_forever())
+        if self.keeper is not None:
+            self.keeper.start()
 
     async def stop(self) -> None:
         """Deliveries in flight end after their current part (the next start resumes
         them); nothing new starts."""
         self.outbox.stop_after_part()
         await self.lookup.aclose()
+        if self.keeper is not None:
+            await self.keeper.stop()
         if self._batches:
             await asyncio.wait(set(self._batches))
         if self._sweeper:
@@ -266,8 +286,13 @@ class Paperpost:
             self.close()
 
     def health(self) -> Health:
-        latest = self.library.latest_day()
-        return Health(self.library.paper_count(), latest, self.scheduler.job_count())
+        latest, papers = self.library.latest_day(), self.library.paper_count()
+        origin = self.origin.current(has_papers=papers > 0)
+        return Health(papers, latest, self.scheduler.job_count(), origin and str(origin))
+
+    async def post_now(self, channel: ChannelKey) -> Reply:
+        """The ``post`` command: this channel's next digest, now, through the ledger."""
+        return await post_now(self.planner, channel, self.channels.get(channel))
 
     def search(self, query: str, *, limit: int) -> list[Paper]:
         return self.library.search(query, limit=limit)
@@ -292,7 +317,10 @@ class Paperpost:
         self, days: Sequence[date], *, on_day: Callable[[date, int], None] | None = None
     ) -> SyncReport:
         """Fetch ``days`` from the paper source into the store and index."""
-        return await sync_days(self.source, self.library, days, on_day=on_day)
+        report = await sync_days(self.source, self.library, days, on_day=on_day)
+        if report.papers and not isinstance(self.source, BundledSnapshot):
+            self.origin.note_fetched()
+        return report
 
     def channel_list(self) -> list[tuple[ChannelKey, ChannelSettings]]:
         return self.channels.all()

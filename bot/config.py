@@ -25,6 +25,8 @@ PORT = 3000
 SLACK_API_URL = "https://slack.com/api/"
 SLACK_POSTS_PER_SECOND = 10.0
 DISCORD_API_URL = "https://discord.com/api/v10"
+BACKFILL_DAYS = 30  # the featured days a running service keeps in the store
+MAX_BACKFILL_DAYS = 366
 
 LogFormat = Literal["text", "json"]
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")  # W: Enterprise Grid user ids
@@ -55,6 +57,12 @@ def _rate(text: str) -> float:
 
 def _snowflake(text: str) -> int:
     if not text.isdigit():
+        raise ValueError
+    return int(text)
+
+
+def _backfill_days(text: str) -> int:
+    if not text.isdigit() or int(text) > MAX_BACKFILL_DAYS:
         raise ValueError
     return int(text)
 
@@ -120,6 +128,7 @@ class Config:
     discord_gateway_url: str | None = None
     discord_guild_id: int | None = None
     log_format: LogFormat = "text"
+    backfill_days: int = BACKFILL_DAYS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -169,6 +178,12 @@ class Config:
                 "DISCORD_GUILD_ID", _snowflake, None, "a server id (digits only)"
             ),
             log_format=parsed("PAPERPOST_LOG_FORMAT", _log_format, "text", "text or json"),
+            backfill_days=parsed(
+                "PAPERPOST_BACKFILL_DAYS",
+                _backfill_days,
+                BACKFILL_DAYS,
+                f"a whole number of days from 0 to {MAX_BACKFILL_DAYS}, e.g. 30",
+            ),
         )
 
     @property

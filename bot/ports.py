@@ -78,6 +78,7 @@ class Health:
     papers: int
     latest_day: date | None
     scheduled_channels: int
+    papers_from: str | None = None  # "huggingface", or "snapshot" (bundled, not live)
 
 
 @runtime_checkable

@@ -50,6 +50,7 @@ async def healthz(request: web.Request) -> web.Response:
             "papers": health.papers,
             "latest_day": latest.isoformat() if latest else None,
             "scheduled_channels": health.scheduled_channels,
+            "papers_from": health.papers_from,  # "snapshot": the bundled papers, not live ones
         }
     )
 

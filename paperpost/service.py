@@ -40,8 +40,9 @@ NO_PLATFORM = (
 )
 
 
-async def open_core(config: Config, *, offline: bool) -> Paperpost:
-    return await Paperpost.open(config, source=BundledSnapshot() if offline else None)
+async def open_core(config: Config, *, offline: bool, fill_empty: bool | None = None) -> Paperpost:
+    source = BundledSnapshot() if offline else None
+    return await Paperpost.open(config, source=source, fill_empty=fill_empty)
 
 
 def slack_serves_http(config: Config) -> bool:
@@ -143,7 +144,8 @@ def _log_schedule(core: Paperpost) -> None:
 async def run_console(config: Config, *, offline: bool, stdin: TextIO | None = None) -> int:
     """The console channel on stdin, with the scheduler, until end of input."""
     callers = asyncio.all_tasks()
-    core = await open_core(config, offline=offline)
+    # A try-out: an empty store starts on the snapshot (the keeper brings live days).
+    core = await open_core(config, offline=offline, fill_empty=True)
     try:
         core.register_platform(ConsolePlatform())
         await core.start()

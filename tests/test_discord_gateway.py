@@ -97,7 +97,7 @@ async def test_login_gateway_and_command_sync(fake: FakeDiscord, runtime: Discor
     assert int(admin["default_member_permissions"]) == manage_channels
     assert synced["papers"]["default_member_permissions"] is None
     subs = {o["name"]: o for o in admin["options"]}
-    assert set(subs) == {"subscribe", "unsubscribe", "pause", "resume", "set"}
+    assert set(subs) == {"subscribe", "unsubscribe", "pause", "resume", "set", "post"}
     settings = {o["name"]: o for o in subs["set"]["options"]}
     assert set(settings) == {"time", "tz", "top", "days", "threads", "min-upvotes"}
     top = settings["top"]["options"][0]
@@ -219,6 +219,24 @@ async def test_search_corrections_and_similar_papers(
     asked = await fake.invoke("papers", "similar", options={"paper": "2608.19880"})
     embeds = [e for f in await answered(fake, asked) for e in f["embeds"]]
     assert len(embeds) >= 3 and all("2608.19880" not in e["url"] for e in embeds)
+
+
+async def test_admin_post_puts_a_real_digest_in_the_channel_once(
+    fake: FakeDiscord, runtime: DiscordRuntime
+) -> None:
+    interaction = await fake.invoke("papers-admin", "post")
+    [reply] = await answered(fake, interaction)
+    assert (
+        reply["content"].startswith("Posted this channel's digest") and reply["flags"] & EPHEMERAL
+    )
+    posted = list(fake.messages[CHANNEL_ID])
+    assert posted and "Top papers of" in posted[0]["content"]
+    assert all(embed_problems(m) == [] for m in posted)
+
+    again = await fake.invoke("papers-admin", "post")
+    [reply] = await answered(fake, again)
+    assert reply["content"].startswith("Nothing new to post")
+    assert fake.messages[CHANNEL_ID] == posted
 
 
 async def test_save_and_unsave_over_the_gateway(

@@ -89,8 +89,9 @@ async def test_search_is_answered_from_the_index_while_a_delivery_waits_on_hf(
         hf.script(*Fault.hang_for(60, times=2), date=day)  # both attempts hang
         source = HuggingFaceSource(endpoint=hf.url, timeout=0.5, max_attempts=2, sleep=no_sleep)
         core = await Paperpost.open(
-            Config(data_dir=tmp_path), source=source, clock=clock, outbox_sleep=no_sleep
-        )
+            Config(data_dir=tmp_path), source=source, clock=clock, outbox_sleep=no_sleep,
+            fill_empty=True,  # online, an empty store is not seeded unless asked
+        )  # fmt: skip
         core.register_platform(platform)
         stored = {p.id: p.upvotes for p in core.library.papers_on(day)}
         try:

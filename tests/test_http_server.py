@@ -43,6 +43,7 @@ async def test_healthz_and_metrics(core: Paperpost) -> None:
         "papers": core.health().papers,
         "latest_day": "2026-08-21",
         "scheduled_channels": 0,  # the core was not started
+        "papers_from": "snapshot",  # the bundled papers, not live ones
     }
     assert health.json()["papers"] > 100
     assert metrics.status_code == 200

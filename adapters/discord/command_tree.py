@@ -233,6 +233,10 @@ class PaperCommands:
         async def resume(interaction: discord.Interaction) -> None:
             await run(interaction, Command("resume"), ephemeral=True)
 
+        @group.command(name="post", description="Post this channel's next digest now")
+        async def post(interaction: discord.Interaction) -> None:
+            await run(interaction, Command("post"), ephemeral=True)
+
     def _add_settings(self) -> None:
         group, run = self.set, self.run
 

@@ -15,14 +15,14 @@ from paperpost.bot.errors import CommandError
 MAX_COMMAND_LENGTH = 2_000
 COMMAND_NAMES = (
     "help", "search", "show", "top", "subscribe", "unsubscribe", "list", "settings", "set",
-    "pause", "resume", "preview", "why", "like", "save", "saved", "unsave", "forget",
+    "pause", "resume", "preview", "why", "like", "save", "saved", "unsave", "forget", "post",
     "similar",
 )  # fmt: skip
 # Team feedback (bot/feedback): votes and the reading list, handled by FeedbackCommands.
 FEEDBACK_COMMANDS = frozenset({"like", "save", "saved", "unsave", "forget"})
-# The commands that change a channel (subscriptions, settings, pause): Discord puts them
-# under /papers-admin, Slack's "Share in channel" never re-runs them.
-CHANGES_CHANNEL = frozenset({"subscribe", "unsubscribe", "set", "pause", "resume"})
+# The commands that change a channel (subscriptions, settings, pause, posting its digest
+# now): Discord puts them under /papers-admin, Slack's "Share in channel" never re-runs them.
+CHANGES_CHANNEL = frozenset({"subscribe", "unsubscribe", "set", "pause", "resume", "post"})
 ALIASES = {
     "find": "search",
     "sub": "subscribe",
@@ -56,6 +56,7 @@ USAGE = """\
 /papers set time HH:MM | tz ZONE | top N | days mon-fri|daily|mon,wed,fri
             | threads on|off | min-upvotes N
 /papers pause | resume      stop or restart the daily digest
+/papers post                post this channel's next digest now
 /papers like ID | save ID   👍 a paper, or 🔖 save it to this channel's reading list (again: undo)
 /papers saved [week|month|all]   this channel's reading list, who saved each
 /papers unsave ID [all]     remove your save (all: everyone's, for channel admins)

@@ -29,6 +29,10 @@ from paperpost.bot.feedback.commands import FeedbackCommands
 from paperpost.bot.papers.model import Paper
 
 SEARCH_RESULTS = 5
+SNAPSHOT_NOTE = (
+    "Papers: the bundled snapshot (Hugging Face could not be reached); live papers "
+    "replace it once it can"
+)
 WEEKEND = 5  # date.weekday() of Saturday
 PREVIEW_DAYS = 5
 
@@ -56,6 +60,7 @@ class CommandHandlers:
         clock: Callable[[], datetime],
         on_settings_changed: SettingsListener,
         next_post: Callable[[ChannelKey, ChannelSettings], datetime | None],
+        papers_from: Callable[[], str | None] = lambda: None,
         feedback: FeedbackCommands | None = None,
     ) -> None:
         self._library = library
@@ -64,6 +69,7 @@ class CommandHandlers:
         self._clock = clock
         self._changed = on_settings_changed
         self._next_post = next_post
+        self._papers_from = papers_from
         self._feedback = feedback
 
     def run(self, channel: ChannelKey, command: Command, *, user: str | None = None) -> Reply:
@@ -144,7 +150,10 @@ class CommandHandlers:
     def do_top(self, channel: ChannelKey, command: Command) -> Reply:
         latest = self._library.latest_day()
         if latest is None:
-            return Reply(text="No papers stored yet; the first daily sync will bring them.")
+            return Reply(
+                text="No papers stored yet: the recent featured days are being fetched "
+                "from Hugging Face; try again in a minute."
+            )
         span = {"week": 7, "month": 30}.get(command.arg.lower(), 1)
         days = [d for d in self._library.days() if latest - d < timedelta(days=span)]
         papers = tuple(self._library.top(days, limit=self._channels.get(channel).top_n))
@@ -176,6 +185,8 @@ class CommandHandlers:
         ]
         if next_post and not s.paused:
             lines.append(f"Next digest: {next_post:{DAY_FORMAT} %H:%M %Z}")
+        if self._papers_from() == "snapshot":
+            lines.append(SNAPSHOT_NOTE)
         return Reply(text="\n".join(lines))
 
     def do_why(self, channel: ChannelKey, command: Command) -> Reply:
@@ -251,10 +262,22 @@ class CommandHandlers:
             )
         self._save(channel, replace(settings, subscriptions=(*settings.subscriptions, query)))
         recent = self._recent_volume(query)
+        first = "" if settings.subscriptions else self._first_digest(channel, settings)
         return changed(
             f"Subscribed to “{query}”. {recent} Digest at {settings.post_time:%H:%M} "
-            f"{settings.timezone} ({settings.days_text()}).",
+            f"{settings.timezone} ({settings.days_text()}).{first}",
             announcement=f"subscribed this channel to “{query}”",
+        )
+
+    def _first_digest(self, channel: ChannelKey, settings: ChannelSettings) -> str:
+        """For a channel's first saved search: when its first digest comes, and how to
+        see one now."""
+        when = None if settings.paused else self._next_post(channel, settings)
+        if when is None:
+            return " To post a digest now: /papers post."
+        return (
+            f" The first digest comes {when:%a %d %b at %H:%M} {settings.timezone}; "
+            "to post one now: /papers post."
         )
 
     def _recent_volume(self, query: str) -> str:

@@ -169,6 +169,28 @@ class DeliveryPlanner:
             plans.append(Plan(channel, tuple(days), ANY_PROGRESS, recorded))
         return await self._deliver(plans, dry_run=dry_run)
 
+    async def post_now(self, channel: ChannelKey) -> Delivery:
+        """The channel's next digest, now (the ``post`` command): every featured day
+        completed since its previous digest, or the latest complete day for its first;
+        an interrupted digest is finished first. ALREADY_SENT, on its previous digest's
+        day, when no featured day has completed since."""
+        for _ in range(PASSES):
+            now = self.clock()
+            progress = (await asyncio.to_thread(self.claims.progress_of, [channel]))[channel]
+            if progress.unfinished is not None:
+                day, entry = progress.unfinished
+                plan = Plan(channel, tuple(_days_of(day, entry)), progress.through, entry)
+            else:
+                days = days_to_carry(now, through=progress.through, now=now)
+                if not days:
+                    assert progress.through is not None  # a first digest always has a day
+                    return Delivery(channel, progress.through, Outcome.ALREADY_SENT)
+                plan = Plan(channel, tuple(days), progress.through)
+            [delivery] = await self._deliver([plan])
+            if delivery.outcome is not Outcome.STALE:
+                return delivery
+        return delivery
+
     # -- building and posting --------------------------------------------------
     async def _deliver(self, plans: list[Plan], *, dry_run: bool = False) -> list[Delivery]:
         """Build each plan's digest (one refresh per featured day, each distinct

@@ -34,6 +34,18 @@ class DayRefresher:
         self._locks: dict[date, asyncio.Lock] = {}
         self.last_error: str | None = None
 
+    @property
+    def library(self) -> PaperLibrary:
+        return self._library
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
+
+    def fresh(self, day: date) -> bool:
+        """Whether ``day`` was fetched from the source during this UTC day."""
+        return self._refreshed.get(day) == self._clock().date()
+
     async def ensure(self, day: date, *, refresh: bool = True) -> bool:
         """Make ``day`` available in the library, refreshed today if possible.
 

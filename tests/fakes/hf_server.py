@@ -47,7 +47,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -92,6 +92,19 @@ def as_day(items: list[dict[str, Any]], day: str | date) -> list[dict[str, Any]]
     for item in out:
         item["paper"]["submittedOnDailyAt"] = f"{_key(day)}T00:00:00.000Z"
     return out
+
+
+def recent_weeks(today: date, weeks: int = 6) -> dict[str, list[dict[str, Any]]]:
+    """Every featured weekday of the ``weeks`` before ``today`` (``today`` excluded: it is
+    not complete), each serving one real archived day re-dated to it (the real days
+    in turn), so a fake clock at ``today`` sees an archive as recent as the real one."""
+    real = list(load_days().values())
+    served: dict[str, list[dict[str, Any]]] = {}
+    for back in range(weeks * 7, 0, -1):
+        day = today - timedelta(days=back)
+        if day.weekday() < 5:
+            served[day.isoformat()] = as_day(real[len(served) % len(real)], day)
+    return served
 
 
 def paper_record(item: dict[str, Any]) -> dict[str, Any]:
@@ -383,4 +396,5 @@ __all__ = [
     "load_day",
     "load_days",
     "paper_record",
+    "recent_weeks",
 ]
