@@ -300,10 +300,6 @@ class Paperpost:
     def paper(self, reference: str) -> Paper | None:
         return paper_named(self.library, reference)
 
-    def similar(self, paper: Paper, *, limit: int) -> list[Paper]:
-        """The papers most like ``paper`` (its salient terms, bm25-weighted)."""
-        return self.library.relevance.similar(paper, limit=limit)
-
     async def papers_linked(self, urls: Sequence[str]) -> dict[str, Paper]:
         """``{url: paper}`` for the links naming a paper that is stored or, once an hour
         at most per id, found upstream (then stored). Never raises: others get no card."""

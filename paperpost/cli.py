@@ -26,8 +26,9 @@ from tqdm import tqdm
 from paperpost import saved_command
 from paperpost.bot.app import Paperpost
 from paperpost.bot.catalog.library import IndexReport
-from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
 from paperpost.bot.channels.plain_text import paper_detail, paper_list, plural
+from paperpost.bot.channels.replies import Reply
 from paperpost.bot.config import Config
 from paperpost.bot.errors import PaperpostError, UserError
 from paperpost.bot.papers.model import Paper
@@ -125,7 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     similar = sub.add_parser("similar", parents=[common], help="the papers most like one paper")
     similar.add_argument("paper", help="arXiv id, arxiv.org or huggingface.co/papers URL")
-    similar.add_argument("--limit", type=_positive, default=10, help="results to show (10)")
     similar.add_argument("--json", action="store_true", help="print a JSON array")
 
     sub.add_parser("demo", parents=[common], help="offline tour on the bundled snapshot")
@@ -274,20 +274,19 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_similar(args: argparse.Namespace, config: Config) -> int:
-    async def run() -> list[Paper] | None:
+    async def run() -> Reply:
         async with opened_with_papers(args, config) as core:
-            paper = core.paper(args.paper)
-            if paper is None:
-                return None
-            return core.similar(paper, limit=args.limit)
+            return await core.handle(CONSOLE_CHANNEL, f"similar {args.paper}")
 
-    papers = asyncio.run(run())
-    if papers is None:
-        raise UserError(f"no stored paper matches '{args.paper}': give an arXiv id or paper URL")
+    reply = asyncio.run(run())
+    if reply.is_error:
+        raise UserError(reply.text)
     if args.json:
-        print(json.dumps([paper_summary_json(p) for p in papers], indent=2, ensure_ascii=False))
+        print(
+            json.dumps([paper_summary_json(p) for p in reply.papers], indent=2, ensure_ascii=False)
+        )
     else:
-        print(paper_list(papers) if papers else "No similar papers yet.")
+        print(paper_list(list(reply.papers)) if reply.papers else reply.text)
     return 0
 
 
