@@ -32,9 +32,10 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
-from paperpost.bot.catalog import store_errors
+from paperpost.bot.catalog import sqlite_tables
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.delivery.ledger import DeliveryState, LedgerEntry
+from paperpost.bot.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class Claims:
         self._held_lock = threading.Lock()
         try:
             self._create_table()
-        except sqlite3.OperationalError as exc:  # a read-only store: nothing will be posted
+        except StoreError as exc:  # a read-only store: nothing will be posted
             log.debug("claims table not created: %s", exc)
 
     def _create_table(self) -> None:
@@ -121,30 +122,11 @@ class Claims:
                 "paused_since TEXT NOT NULL DEFAULT '')"
             )
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # A full or read-only disk is one line naming the file, as for the other tables.
-        try:
-            conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise store_errors.from_sqlite(self._path, exc) from exc
-        try:
-            yield conn
-        except sqlite3.Error as exc:
-            raise store_errors.from_sqlite(self._path, exc) from exc
-        finally:
-            conn.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_tables.connection(self._path, timeout=BUSY_TIMEOUT)
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_tables.transaction(self._path, timeout=BUSY_TIMEOUT)
 
     # -- reading -------------------------------------------------------------
     def progress_of(self, channels: list[ChannelKey]) -> dict[ChannelKey, Progress]:

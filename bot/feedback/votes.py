@@ -17,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from paperpost.bot.catalog import sqlite_tables
 from paperpost.bot.channels.key import ChannelKey
 
 TABLE = "feedback"
@@ -86,25 +87,11 @@ class FeedbackStore:
     def __init__(self, path: Path) -> None:
         self._path = path
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT, isolation_level=None)
-        try:
-            yield conn
-        finally:
-            conn.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_tables.connection(self._path, timeout=BUSY_TIMEOUT)
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_tables.transaction(self._path, timeout=BUSY_TIMEOUT)
 
     def toggle(self, vote: Vote) -> bool:
         """Cast ``vote``, or take it back when the user had cast it: True when cast."""

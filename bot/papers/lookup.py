@@ -19,10 +19,12 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from paperpost.bot.catalog import sqlite_tables
 from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.errors import StoreError
 from paperpost.bot.papers.links import paper_id_in
 from paperpost.bot.papers.model import Paper
 from paperpost.bot.papers.paper_api import UpstreamPapers
@@ -53,22 +55,11 @@ class LookupThrottle:
                     f"CREATE TABLE IF NOT EXISTS {TABLE} "
                     "(paper_id TEXT PRIMARY KEY, looked_up_at REAL NOT NULL)"
                 )
-        except sqlite3.Error as exc:  # a read-only store: no lookups (none could be stored)
+        except StoreError as exc:  # a read-only store: no lookups (none could be stored)
             log.debug("%s table not created: %s", TABLE, exc)
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT, isolation_level=None)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_tables.transaction(self._path, timeout=BUSY_TIMEOUT)
 
     def claim(self, paper_id: str) -> bool:
         """Record a lookup of ``paper_id`` now; ``False`` when one was recorded within
@@ -89,7 +80,7 @@ class LookupThrottle:
                     (paper_id, now),
                 )
                 return True
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.warning("paper lookup %s not recorded, so not made: %s", paper_id, exc)
             return False
 
