@@ -36,7 +36,7 @@ crash_kill = _load_crash_kill()
 
 
 def test_killed_digest_runs_post_every_part_exactly_once():
-    kills = int(os.environ.get("PAPERPOST_CRASH_KILLS", rounds(small=4, full=20)))
+    kills = int(os.environ.get("PAPERPOST_CRASH_KILLS", rounds(small=2, full=20)))
     seed = int(os.environ.get("PAPERPOST_CRASH_SEED", "7"))
     lines: list[str] = []
     report = crash_kill.run_crash_kill(channels=40, kills=kills, seed=seed, say=lines.append)

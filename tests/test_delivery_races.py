@@ -89,7 +89,7 @@ def _check(fake: Any, expected: dict[str, int], exits: list[int], logs: str) -> 
 
 def test_two_digest_processes_post_each_digest_once() -> None:
     rng = random.Random(11)
-    for _round in range(rounds(small=2, full=10)):
+    for _round in range(rounds(small=1, full=10)):
         with (
             tempfile.TemporaryDirectory(
                 prefix="paperpost-race-", ignore_cleanup_errors=True
@@ -110,7 +110,7 @@ async def test_digest_process_racing_a_live_core_posts_each_digest_once() -> Non
     ``digest`` posts the same day. The core plans each channel's scheduled digest
     (first digest: Friday the 21st, due Monday 09:00 UTC); cron names the day."""
     rng = random.Random(23)
-    for _round in range(rounds(small=2, full=10)):
+    for _round in range(rounds(small=1, full=10)):
         with (
             tempfile.TemporaryDirectory(
                 prefix="paperpost-race-", ignore_cleanup_errors=True

@@ -68,7 +68,7 @@ from tests.fakes.slack_api import (
 )
 from tests.scale import rounds
 
-EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", rounds(small=1_000, full=10_000)))
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", rounds(small=400, full=10_000)))
 SLACK_TEAM, SLACK_CHANNEL, SLACK_USER = "T0TEST", "C0DIGEST1", "U0ANA0001"
 DISCORD_GUILD, DISCORD_CHANNEL, DISCORD_USER = (
     1200000000000000001,

@@ -87,7 +87,7 @@ def papers_of(day: str, as_of: date) -> list[Paper]:
 
 # -- the race the issue reproduced ----------------------------------------------------------
 def test_concurrent_syncs_and_a_search_loop_leave_every_paper_indexed_once(tmp_path: Path) -> None:
-    n = rounds(small=16, full=40)  # weekdays synced
+    n = rounds(small=10, full=40)  # weekdays synced
     days = fake_days(n)
     first, last = min(days), max(days)
     middle = weekdays(n)[n // 4].isoformat()
@@ -286,7 +286,7 @@ for n in range(1, 1000):
 def test_a_writer_killed_mid_day_leaves_nothing_unindexed_after_the_next_open(
     tmp_path: Path,
 ) -> None:
-    for n in range(rounds(small=3, full=20)):
+    for n in range(rounds(small=2, full=20)):
         data = tmp_path / f"kill{n}"
         proc = subprocess.Popen(
             [sys.executable, "-c", KILLED_WRITER, str(data)], stdout=subprocess.PIPE, text=True

@@ -153,7 +153,7 @@ def stored_subscriptions(data: Path) -> dict[str, list[str]]:
     return {key.rpartition(":")[2]: json.loads(value)["subscriptions"] for key, value in rows}
 
 
-@pytest.mark.parametrize("round_", range(rounds(small=3, full=20)))
+@pytest.mark.parametrize("round_", range(rounds(small=1, full=20)))
 def test_sigterm_after_acknowledged_subscribes_exits_0_with_all_stored(
     round_: int, seeded_store: Path, slack: FakeSlackAPI, tmp_path: Path
 ) -> None:
