@@ -210,3 +210,15 @@ def test_invite_url_from_an_application_id_needs_no_token(
     with pytest.raises(SystemExit) as refused:  # argparse's own exit, one usage line
         cli.main(["discord", "invite-url", "--application-id", "12ab"])
     assert refused.value.code == 2
+
+
+@pytest.mark.parametrize("line", ["set top ³", "set top ٣", "set min-upvotes ²"])
+async def test_unicode_digits_are_a_clear_error_not_an_apology(core: Paperpost, line: str) -> None:
+    reply = await core.handle(CONSOLE_CHANNEL, line)
+    assert reply.is_error and "something went wrong" not in reply.text, reply.text
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory"])
+async def test_a_zone_that_follows_the_host_is_refused(core: Paperpost, zone: str) -> None:
+    reply = await core.handle(CONSOLE_CHANNEL, f"set tz {zone}")
+    assert reply.is_error and "not a time zone" in reply.text, reply.text

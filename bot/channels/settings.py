@@ -95,8 +95,17 @@ def parse_time(text: str) -> time:
 
 @cache
 def _zones_by_lower_name() -> dict[str, str]:
-    # available_timezones() walks the zone database on every call: read it once.
-    return {zone.lower(): zone for zone in available_timezones()}
+    # available_timezones() walks the zone database on every call: read it once. The
+    # host's zone folder also holds files that are not places ("localtime" follows
+    # whatever the server is set to): a channel's zone must not depend on the host.
+    return {
+        zone.lower(): zone
+        for zone in available_timezones()
+        if zone.lower() not in _NOT_PLACES and not zone.startswith(("posix/", "right/"))
+    }
+
+
+_NOT_PLACES = {"localtime", "posixrules", "factory"}
 
 
 @cache
@@ -136,15 +145,21 @@ def parse_days(text: str) -> tuple[int, ...]:
     return tuple(sorted(days))
 
 
+def _whole_number(text: str) -> int | None:
+    # ASCII digits only: str.isdigit() also accepts "³", which int() then refuses.
+    value = text.strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 def parse_top_n(text: str) -> int:
-    if text.strip().isdigit() and 1 <= int(text) <= MAX_TOP_N:
-        return int(text)
+    if (n := _whole_number(text)) is not None and 1 <= n <= MAX_TOP_N:
+        return n
     raise CommandError(f"{echo(text)} is not a number of papers: use 1 to {MAX_TOP_N}")
 
 
 def parse_min_upvotes(text: str) -> int:
-    if text.strip().isdigit() and int(text) <= 100_000:
-        return int(text)
+    if (n := _whole_number(text)) is not None and n <= 100_000:
+        return n
     raise CommandError(f"{echo(text)} is not a number of upvotes: use a whole number, 0 or more")
 
 
