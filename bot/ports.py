@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, runtime_checkable
 
+from paperpost.bot.catalog.installations import InstallationRecords
 from paperpost.bot.channels.grammar import Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
+from paperpost.bot.channels.workspaces import ChannelPauser
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.papers.model import Paper
 
@@ -60,7 +62,13 @@ class Core(Protocol):
     """What adapters need from ``bot.app.Paperpost``: commands in, replies out
     (``handle`` a typed line, or ``execute`` a command built from typed options;
     neither raises), a place to register their delivery platform, and the papers
-    pasted links name (``papers_linked``, for link cards; never raises)."""
+    pasted links name (``papers_linked``, for link cards; never raises).
+
+    ``installations`` keeps the workspaces installed through an install flow (Slack
+    OAuth), and ``pauser`` pauses a workspace's channels when it uninstalls."""
+
+    installations: InstallationRecords
+    pauser: ChannelPauser
 
     def register_platform(self, platform: Platform) -> None: ...
 

@@ -166,14 +166,15 @@ def retry_handlers(
 
 
 def build_client(
-    token: str,
+    token: str | None,
     *,
     base_url: str = "https://slack.com/api/",
     sleep: Sleep = asyncio.sleep,
     max_wait: float = DEFAULT_MAX_WAIT,
     timeout: int = 30,
 ) -> AsyncWebClient:
-    """An ``AsyncWebClient`` for ``base_url`` (``SLACK_API_URL``) with our retries."""
+    """An ``AsyncWebClient`` for ``base_url`` (``SLACK_API_URL``) with our retries
+    (``token=None``: OAuth mode's app client; each team's token comes later)."""
     if not base_url.endswith("/"):
         base_url += "/"  # slack_sdk joins base_url and the method name as strings
     return AsyncWebClient(

@@ -28,6 +28,7 @@ from paperpost.adapters.slack.changers import ChangerCheck
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
 from paperpost.adapters.slack.link_cards import LinkCards
+from paperpost.adapters.slack.oauth import TeamClients, Uninstalls, oauth_app, store_installations
 from paperpost.adapters.slack.pacer import PostPacer
 from paperpost.adapters.slack.server import (
     EVENTS_PATH,
@@ -66,6 +67,7 @@ class SlackRuntime:
     workspace: str = ""  # auth.test's team name, for the "ready" log line
     bot_user: str = ""
     web_app: web.Application | None = None
+    installs: int | None = None  # OAuth mode: the workspaces installed so far
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _socket: AsyncSocketModeHandler | None = field(default=None, repr=False)
 
@@ -88,9 +90,20 @@ def _pacer(config: Config, sleep: Sleep) -> PostPacer:
     return PostPacer(config.slack_posts_per_second, sleep=sleep)
 
 
-def slack_platform(config: Config, *, sleep: Sleep = asyncio.sleep) -> SlackPlatform:
-    """Digest posting only, no slash commands: for ``paperpost digest``."""
+def slack_platform(
+    config: Config, *, sleep: Sleep = asyncio.sleep, core: Core | None = None
+) -> SlackPlatform:
+    """Digest posting only, no slash commands: for ``paperpost digest``. With OAuth
+    installs each team's token comes from ``core``'s store."""
+    if config.slack_oauth is not None and core is not None:
+        return _oauth_platform(core, config, sleep)
     return SlackPlatform(_client(config, sleep), sleep=sleep, pacer=_pacer(config, sleep))
+
+
+def _oauth_platform(core: Core, config: Config, sleep: Sleep) -> SlackPlatform:
+    installations = store_installations(core, config)
+    clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
+    return SlackPlatform(None, sleep=sleep, pacer=_pacer(config, sleep), team_clients=clients)
 
 
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
@@ -141,6 +154,8 @@ async def start_slack(
     caller already serves ``/slack/events`` (``late``, from
     ``add_late_slack_routes``), the Bolt app is handed to it instead.
     """
+    if config.slack_oauth is not None:
+        return await _start_oauth(core, config, web_app=web_app, late=late, sleep=sleep)
     client = _client(config, sleep)
     if not config.slack_app_token and not config.slack_signing_secret:
         raise UserError(
@@ -152,6 +167,7 @@ async def start_slack(
     changers = ChangerCheck(config.slack_changers, client)
     SlashCommands(core, client, changers=changers).register(bolt)
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
+    Uninstalls(core, None).register(bolt)  # app_uninstalled: the team's channels paused
     platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
     core.register_platform(platform)
 
@@ -171,6 +187,18 @@ async def start_slack(
         late.bolt = bolt
         return SlackRuntime("http", bolt, platform, workspace=workspace, bot_user=bot_user)
 
+    return await _serve_http(bolt, platform, config, web_app, workspace, bot_user)
+
+
+async def _serve_http(
+    bolt: AsyncApp,
+    platform: SlackPlatform,
+    config: Config,
+    web_app: web.Application | None,
+    workspace: str,
+    bot_user: str,
+    installs: int | None = None,
+) -> SlackRuntime:
     if web_app is None:
         web_app = web.Application(client_max_size=MAX_BODY)
     add_slack_routes(web_app, bolt)
@@ -187,4 +215,31 @@ async def start_slack(
         _runner=runner,
         workspace=workspace,
         bot_user=bot_user,
+        installs=installs,
     )
+
+
+async def _start_oauth(
+    core: Core,
+    config: Config,
+    *,
+    web_app: web.Application | None,
+    late: LateBolt | None,
+    sleep: Sleep,
+) -> SlackRuntime:
+    """Many workspaces: no token to check at start; each team's comes from the store."""
+    if not config.slack_signing_secret:
+        raise UserError("Slack OAuth works in HTTP mode: set SLACK_SIGNING_SECRET")
+    client = build_client(None, base_url=config.slack_api_url, sleep=sleep)
+    bolt = oauth_app(core, config, client)
+    installations = store_installations(core, config)
+    SlashCommands(core, client, changers=ChangerCheck(config.slack_changers, client)).register(bolt)
+    LinkCards(core, client).register(bolt)
+    Uninstalls(core, installations).register(bolt)
+    platform = _oauth_platform(core, config, sleep)
+    core.register_platform(platform)
+    installs = len(installations.teams())
+    if late is not None:
+        late.bolt = bolt
+        return SlackRuntime("http", bolt, platform, installs=installs)
+    return await _serve_http(bolt, platform, config, web_app, "", "", installs)
