@@ -1,0 +1,422 @@
+"""Many Slack workspaces: the OAuth v2 install flow over real HTTP against the fake
+``oauth.v2.access``, each team's own token for its commands and digests, uninstalls,
+forged states, and tokens kept out of the store's plain text, exports and logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import aiohttp
+import pytest
+from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store import Installation
+
+from paperpost.adapters.slack import SlackRuntime, start_slack
+from paperpost.adapters.slack.delivery import EVENT_TYPE
+from paperpost.adapters.slack.oauth import BOT_SCOPES, store_installations
+from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import ChannelKey
+from paperpost.bot.config import Config, ConfigError, SlackOAuth
+from paperpost.bot.delivery.outbox import Outcome
+from paperpost.bot.errors import UserError
+from paperpost.bot.papers.snapshot import BundledSnapshot
+from paperpost.logs import KeyValueFormatter
+from tests.conftest import no_sleep
+from tests.fakes.slack_api import (
+    SIGNING_SECRET,
+    FakeSlackAPI,
+    form_body,
+    sign,
+    sign_json,
+    slash_command,
+)
+from tests.test_cli import paperpost
+from tests.test_slack_manifest import active_lines
+
+DAY = date(2026, 8, 21)  # the bundled snapshot's last day
+KEY = Fernet.generate_key().decode()
+STATE_SECRET = "state-secret-for-tests"
+COOKIE = "slack-app-oauth-state"
+
+
+def oauth_config(api: FakeSlackAPI, data: Path, **overrides: Any) -> Config:
+    values: dict[str, Any] = {
+        "data_dir": data,
+        "slack_oauth": SlackOAuth(api.client_id, api.client_secret, STATE_SECRET),
+        "secret_key": KEY,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": api.url,
+        "port": 0,
+    }
+    return Config(**(values | overrides))
+
+
+@dataclass
+class Service:
+    api: FakeSlackAPI
+    core: Paperpost
+    runtime: SlackRuntime
+    config: Config
+
+    @property
+    def base(self) -> str:
+        return (self.runtime.url or "").removesuffix("/slack/events")
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder the bundled snapshot already filled, copied for each test."""
+    folder = tmp_path_factory.mktemp("seeded") / "data"
+
+    async def seed() -> None:
+        (await Paperpost.open(Config(data_dir=folder), source=BundledSnapshot())).close()
+
+    asyncio.run(seed())
+    return folder
+
+
+@pytest.fixture
+def data(seeded: Path, tmp_path: Path) -> Path:
+    shutil.copytree(seeded, tmp_path / "data")
+    return tmp_path / "data"
+
+
+@pytest.fixture
+async def service(api: FakeSlackAPI, data: Path) -> AsyncIterator[Service]:
+    config = oauth_config(api, data)
+    core = await Paperpost.open(config, source=BundledSnapshot(), outbox_sleep=no_sleep)
+    runtime = await start_slack(core, config, sleep=no_sleep)
+    yield Service(api, core, runtime, config)
+    await runtime.stop()
+    core.close()
+
+
+async def start_install(http: aiohttp.ClientSession, service: Service) -> tuple[str, str]:
+    """GET /slack/install: the consent URL Slack is sent to, and the state cookie."""
+    async with http.get(f"{service.base}/slack/install", allow_redirects=False) as response:
+        assert response.status == 302
+        location = response.headers["Location"]
+        cookie = response.cookies[COOKIE].value
+    return location, cookie
+
+
+async def install(service: Service, team: str, name: str) -> str:
+    """A whole install of ``team`` through HTTP; the bot token Slack gave it."""
+    async with aiohttp.ClientSession() as http:
+        location, cookie = await start_install(http, service)
+        state = parse_qs(urlparse(location).query)["state"][0]
+        code = service.api.grant(team, name=name)
+        async with http.get(
+            f"{service.base}/slack/oauth_redirect",
+            params={"code": code, "state": state},
+            headers={"Cookie": f"{COOKIE}={cookie}"},
+        ) as response:
+            assert response.status == 200, await response.text()
+    token = service.api.token_of(team)
+    assert token is not None
+    return token
+
+
+async def command(service: Service, text: str, *, team: str, channel: str) -> dict[str, Any]:
+    """A signed ``/papers text`` from ``team``'s ``channel``; the ephemeral answer."""
+    key = f"r{len(service.api.responses)}"
+    payload = slash_command(
+        text, response_url=service.api.response_url(key), team_id=team, channel_id=channel
+    )
+    body = form_body(payload)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(service.runtime.url or "", data=body, headers=sign(body)) as response,
+    ):
+        assert response.status == 200
+    await service.api.wait_for(lambda: any(r["key"] == key for r in service.api.responses))
+    return next(r for r in service.api.responses if r["key"] == key)
+
+
+async def event(service: Service, team: str, event: dict[str, Any]) -> None:
+    body = json.dumps(
+        {"token": "x", "team_id": team, "api_app_id": "A0PAPERPOST", "type": "event_callback",
+         "event": event, "event_id": f"Ev{team}", "event_time": 1_700_000_000}
+    )  # fmt: skip
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(service.runtime.url or "", data=body, headers=sign_json(body)) as response,
+    ):
+        assert response.status == 200
+
+
+def digest_posts(api: FakeSlackAPI) -> list[Any]:
+    return [p for p in api.posts if p.metadata and p.metadata["event_type"] == EVENT_TYPE]
+
+
+async def test_install_through_http_stores_the_installation_sealed(service: Service):
+    # Defects caught: no /slack/install or /slack/oauth_redirect routes; the state cookie
+    # or the manifest's scopes missing from the consent URL; tokens stored in clear.
+    async with aiohttp.ClientSession() as http:
+        location, cookie = await start_install(http, service)
+    query = parse_qs(urlparse(location).query)
+    assert location.startswith("https://slack.com/oauth/v2/authorize?")
+    assert query["client_id"] == [service.api.client_id]
+    assert query["scope"][0].split(",") == list(BOT_SCOPES)
+    assert query["state"] == [cookie]
+
+    token = await install(service, "T0ALPHA", "Alpha")
+    installations = store_installations(service.core, service.config)
+    bot = await installations.async_find_bot(enterprise_id=None, team_id="T0ALPHA")
+    assert bot is not None and bot.bot_token == token
+    assert installations.teams() == ["T0ALPHA"]
+    stored = json.dumps(dict(service.core.store.scan("installations")))
+    assert "T0ALPHA" in stored and token not in stored and "secretpart" not in stored
+    service.core.store.commit()
+    assert b"secretpart" not in (service.config.data_dir / "paperpost.sqlite").read_bytes()
+
+
+async def test_two_workspaces_each_use_their_own_token(service: Service):
+    # Defects caught: commands or digests of every team sent with one token; the digest
+    # poster not picking the token by the channel key's team.
+    alpha = await install(service, "T0ALPHA", "Alpha")
+    beta = await install(service, "T0BETA", "Beta")
+    for team, channel in (("T0ALPHA", "C0ALPHA"), ("T0BETA", "C0BETA")):
+        answer = await command(service, "subscribe agents", team=team, channel=channel)
+        assert "agents" in json.dumps(answer)
+    by_channel = {p.channel: p.token for p in service.api.posts}  # the two announcements
+    assert by_channel == {"C0ALPHA": alpha, "C0BETA": beta}
+
+    deliveries = await service.core.post_digests(day=DAY)
+    assert sorted(d.outcome for d in deliveries) == [Outcome.SENT, Outcome.SENT]
+    posted = {(p.channel, p.token) for p in digest_posts(service.api)}
+    assert posted == {("C0ALPHA", alpha), ("C0BETA", beta)}
+
+
+async def test_uninstall_and_revoked_tokens_pause_that_workspace_only(
+    service: Service, caplog: pytest.LogCaptureFixture
+):
+    # Defects caught: app_uninstalled / tokens_revoked ignored (tokens kept, digests
+    # still tried); other workspaces' channels paused too.
+    await install(service, "T0ALPHA", "Alpha")
+    await install(service, "T0BETA", "Beta")
+    await command(service, "subscribe agents", team="T0ALPHA", channel="C0ALPHA")
+    await command(service, "subscribe agents", team="T0BETA", channel="C0BETA")
+    await event(service, "T0ALPHA", {"type": "app_uninstalled"})
+    installations = store_installations(service.core, service.config)
+    assert installations.teams() == ["T0BETA"]
+    alpha = service.core.channels.get(ChannelKey("slack", "T0ALPHA", "C0ALPHA"))
+    assert alpha.paused and "uninstalled" in (alpha.paused_reason or "")
+    assert not service.core.channels.get(ChannelKey("slack", "T0BETA", "C0BETA")).paused
+
+    revoked = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOTT0BETA"]}}
+    await event(service, "T0BETA", revoked)
+    assert installations.teams() == []
+    beta = service.core.channels.get(ChannelKey("slack", "T0BETA", "C0BETA"))
+    assert beta.paused and "revoked" in (beta.paused_reason or "")
+    assert await service.core.post_digests(day=DAY) == []  # paused: nothing is tried
+    assert digest_posts(service.api) == []
+
+
+async def test_a_digest_for_a_team_never_installed_pauses_its_channel(
+    service: Service, caplog: pytest.LogCaptureFixture
+):
+    # Defect caught: a channel key whose team has no installation crashes the digest run
+    # (or retries for ever) instead of pausing that channel with a clear log line.
+    await install(service, "T0ALPHA", "Alpha")
+    await command(service, "subscribe agents", team="T0ALPHA", channel="C0ALPHA")
+    gone = ChannelKey("slack", "T0GONE", "C0GONE")
+    await service.core.handle(gone, "subscribe agents")
+    with caplog.at_level(logging.WARNING):
+        deliveries = await service.core.post_digests(day=DAY)
+    outcomes = {str(d.channel): d.outcome for d in deliveries}
+    assert outcomes == {str(gone): Outcome.PAUSED, "slack:T0ALPHA:C0ALPHA": Outcome.SENT}
+    reason = service.core.channels.get(gone).paused_reason or ""
+    assert "not installed in Slack workspace T0GONE" in reason
+    [line] = [r for r in caplog.records if getattr(r, "channel", "") == str(gone)]
+    assert "not installed in Slack workspace T0GONE" in line.error  # type: ignore[attr-defined]
+
+
+async def test_a_forged_or_reused_state_is_refused(service: Service):
+    # Defects caught: the callback trusting any state (no signature, no store check,
+    # a state usable twice); a code exchanged for a forged request.
+    async with aiohttp.ClientSession() as http:
+        _, cookie = await start_install(http, service)
+        nonce = cookie.partition(".")[0]
+        for forged in (f"{nonce}.{'0' * 32}", "made-up", f"{nonce}x.{cookie.partition('.')[2]}"):
+            code = service.api.grant("T0EVIL")
+            async with http.get(
+                f"{service.base}/slack/oauth_redirect",
+                params={"code": code, "state": forged},
+                headers={"Cookie": f"{COOKIE}={forged}"},
+            ) as response:
+                assert response.status == 401  # Bolt: invalid_state
+    assert service.api.calls_of("oauth.v2.access") == []
+    await install(service, "T0ALPHA", "Alpha")  # the honest state still works, once
+    async with aiohttp.ClientSession() as http:
+        location, cookie = await start_install(http, service)
+        state = parse_qs(urlparse(location).query)["state"][0]
+        for attempt in range(2):
+            async with http.get(
+                f"{service.base}/slack/oauth_redirect",
+                params={"code": service.api.grant("T0BETA"), "state": state},
+                headers={"Cookie": f"{COOKIE}={cookie}"},
+            ) as response:
+                assert response.status == (200 if attempt == 0 else 401)
+    assert len(service.api.calls_of("oauth.v2.access")) == 2
+
+
+async def test_tokens_are_never_in_exports_or_logs(api: FakeSlackAPI, data: Path):
+    # Defect caught: a bot token (or the client secret) in a log line at any level, from
+    # Paperpost, Bolt or slack_sdk, through an install, a command and a digest; or in
+    # `channels export`.
+    stream = LogStream()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(KeyValueFormatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        config = oauth_config(api, data)
+        core = await Paperpost.open(config, source=BundledSnapshot(), outbox_sleep=no_sleep)
+        runtime = await start_slack(core, config, sleep=no_sleep)
+        service = Service(api, core, runtime, config)
+        token = await install(service, "T0ALPHA", "Alpha")
+        await command(service, "subscribe agents", team="T0ALPHA", channel="C0ALPHA")
+        assert [d.outcome for d in await core.post_digests(day=DAY)] == [Outcome.SENT]
+        exported = json.dumps(core.export_channels())
+        await runtime.stop()
+        core.close()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    logged = stream.getvalue()
+    assert "oauth.v2.access" in logged  # the install was logged about (slack_sdk's DEBUG)
+    for secret in (token, "secretpart", api.client_secret, KEY, STATE_SECRET):
+        assert secret not in logged
+        assert secret not in exported
+    assert "slack:T0ALPHA:C0ALPHA" in exported
+
+
+class LogStream:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.lines.append(text)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> str:
+        return "".join(self.lines)
+
+
+async def test_paperpost_digest_in_its_own_process_finds_each_teams_token(service: Service):
+    # Defect caught: `paperpost digest` (cron mode) posting with SLACK_BOT_TOKEN only, so
+    # with OAuth installs it cannot post (or exits asking for a token).
+    token = await install(service, "T0ALPHA", "Alpha")
+    await command(service, "subscribe agents", team="T0ALPHA", channel="C0ALPHA")
+    env = {
+        **os.environ,
+        "PAPERPOST_DATA_DIR": str(service.config.data_dir),
+        "SLACK_CLIENT_ID": service.api.client_id,
+        "SLACK_CLIENT_SECRET": service.api.client_secret,
+        "SLACK_STATE_SECRET": STATE_SECRET,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PAPERPOST_SECRET_KEY": KEY,
+        "SLACK_API_URL": service.api.url,
+    }
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "DISCORD_BOT_TOKEN"):
+        env.pop(name, None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "paperpost.cli", "digest", "--offline", "--date", DAY.isoformat(),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    assert "slack:T0ALPHA:C0ALPHA 2026-08-21: sent" in stderr.decode()
+    assert [p.token for p in digest_posts(service.api)] == [token]
+
+
+def test_the_wrong_secret_key_is_one_line_at_start(data: Path) -> None:
+    # Defect caught: a key that cannot open the stored installations found only at the
+    # first digest (each channel failing) instead of refusing to start.
+    async def check() -> None:
+        api = FakeSlackAPI()
+        config = oauth_config(api, data)
+        core = await Paperpost.open(config, source=BundledSnapshot())
+        try:
+            installations = store_installations(core, config)
+            await installations.async_save(
+                Installation(
+                    team_id="T1", user_id="U1", bot_token="xoxb-1", bot_id="B", bot_user_id="U"
+                )
+            )
+            other = oauth_config(api, data, secret_key=Fernet.generate_key().decode())
+            with pytest.raises(UserError, match=r"^PAPERPOST_SECRET_KEY cannot open the stored"):
+                store_installations(core, other)
+            rotated = oauth_config(api, data, secret_key=f"{other.secret_key},{KEY}")
+            store_installations(core, rotated)  # a new key first, the old one after: opens
+        finally:
+            core.close()
+
+    asyncio.run(check())
+
+
+OAUTH = {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "s", "SLACK_STATE_SECRET": "t"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SLACK_CLIENT_ID": "1"}, r"^Slack OAuth .* needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET,"),
+        (OAUTH, r"^Slack OAuth needs PAPERPOST_SECRET_KEY .*Fernet\.generate_key"),
+        ({"PAPERPOST_SECRET_KEY": "not-a-key"}, r"^PAPERPOST_SECRET_KEY is not valid: expected"),
+        (
+            {**OAUTH, "PAPERPOST_SECRET_KEY": KEY, "SLACK_BOT_TOKEN": "xoxb-1"},
+            r"^set either SLACK_BOT_TOKEN .* not both",
+        ),
+        (
+            {**OAUTH, "PAPERPOST_SECRET_KEY": KEY},
+            r"^Slack OAuth works in HTTP mode: set SLACK_SIGNING_SECRET",
+        ),
+    ],
+)
+def test_oauth_configuration_errors_are_one_line(env: dict[str, str], message: str) -> None:
+    # Defect caught: a partial OAuth set, a missing or bad key accepted (tokens then
+    # stored unencrypted, or a traceback at the first install).
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env({"PAPERPOST_DATA_DIR": "/tmp/x", **env})
+
+
+def test_the_cli_refuses_a_partial_oauth_set_in_one_line(tmp_path: Path) -> None:
+    result = paperpost("channels", "list", data=tmp_path, env={"SLACK_CLIENT_SECRET": "s"})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "SLACK_CLIENT_ID, SLACK_STATE_SECRET unset" in result.stderr
+    assert "s'" not in result.stderr  # the secret's value is not echoed
+
+
+def test_the_manifest_asks_for_the_scopes_oauth_installs_request() -> None:
+    # Defect caught: /slack/install asking Slack for other scopes than the manifest's
+    # (installs then lack a scope, or ask for one the app does not declare).
+    lines = active_lines()
+    start = lines.index("    bot:")
+    scopes = []
+    for line in lines[start + 1 :]:
+        if not (m := re.match(r"^\s+- ([a-z.:]+)$", line)):
+            break
+        scopes.append(m.group(1))
+    assert scopes == list(BOT_SCOPES)
+    text = "\n".join(lines)
+    assert re.search(r"bot_events:\n(\s+- [a-z_]+\n)*\s+- app_uninstalled", text)
+    assert re.search(r"bot_events:\n(\s+- [a-z_]+\n)*\s+- tokens_revoked", text)
