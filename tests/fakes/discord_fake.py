@@ -7,7 +7,8 @@ Point discord.py at it with ``discord.http.Route.BASE = fake.api_url`` and
 Gateway (``/gateway``, JSON text frames)
     HELLO on connect; IDENTIFY → READY (the guilds as unavailable) then one
     GUILD_CREATE per guild (with a ``shard`` array in IDENTIFY, only the guild
-    that shard serves: ``(guild_id >> 22) % count``; READY echoes the array); HEARTBEAT → HEARTBEAT_ACK; RESUME → RESUMED.
+    that shard serves: ``(guild_id >> 22) % count``; READY echoes the array);
+    HEARTBEAT → HEARTBEAT_ACK; RESUME → RESUMED.
     ``await fake.dispatch(event, data)`` sends any event; ``await
     fake.invoke("papers", "search", {"query": "x"})`` sends an INTERACTION_CREATE
     for a slash (sub)command and returns its interaction id; ``await
