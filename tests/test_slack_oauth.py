@@ -193,6 +193,10 @@ async def test_two_workspaces_each_use_their_own_token(service: Service):
         assert "agents" in json.dumps(answer)
     by_channel = {p.channel: p.token for p in service.api.posts}  # the two announcements
     assert by_channel == {"C0ALPHA": alpha, "C0BETA": beta}
+    await command(service, "list", team="T0ALPHA", channel="C0ALPHA")
+    # auth.test: once per token at install (Bolt), then once when authorizing (cached).
+    tested = [c.token for c in service.api.calls_of("auth.test")]
+    assert sorted(tested) == sorted([alpha, alpha, beta, beta])
 
     deliveries = await service.core.post_digests(day=DAY)
     assert sorted(d.outcome for d in deliveries) == [Outcome.SENT, Outcome.SENT]

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
@@ -90,11 +93,18 @@ def oauth_app(core: Core, config: Config, client: AsyncWebClient) -> AsyncApp:
         state_expiration_seconds=STATE_SECONDS,
         logger=log,
     )
+    # Each request's team token from the store; Bolt asks auth.test who that token is,
+    # once per token here (cached), not before every command's 3-second ack.
+    authorize = AsyncInstallationStoreAuthorize(
+        logger=log, installation_store=installations, cache_enabled=True, client=client
+    )
     return AsyncApp(
         client=client,
         signing_secret=config.slack_signing_secret or "",
         oauth_settings=settings,
-        installation_store=installations,  # so authorize uses ``client`` (its base URL)
+        installation_store=installations,
+        # Bolt takes an AsyncAuthorize here (it checks for one); its hint names only callables.
+        authorize=cast(Callable[..., Awaitable[AuthorizeResult]], authorize),
     )
 
 
