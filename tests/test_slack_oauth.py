@@ -43,6 +43,9 @@ from tests.fakes.slack_api import (
     slash_command,
 )
 from tests.test_cli import paperpost
+from tests.test_service_start import LoopThread, free_port, wait_for_health
+from tests.test_service_start import start as start_service
+from tests.test_service_start import stop as stop_service
 from tests.test_slack_manifest import active_lines
 
 DAY = date(2026, 8, 21)  # the bundled snapshot's last day
@@ -103,46 +106,57 @@ async def service(api: FakeSlackAPI, data: Path) -> AsyncIterator[Service]:
     core.close()
 
 
-async def start_install(http: aiohttp.ClientSession, service: Service) -> tuple[str, str]:
+async def start_install(http: aiohttp.ClientSession, base: str) -> tuple[str, str]:
     """GET /slack/install: the consent URL Slack is sent to, and the state cookie."""
-    async with http.get(f"{service.base}/slack/install", allow_redirects=False) as response:
+    async with http.get(f"{base}/slack/install", allow_redirects=False) as response:
         assert response.status == 302
         location = response.headers["Location"]
         cookie = response.cookies[COOKIE].value
     return location, cookie
 
 
-async def install(service: Service, team: str, name: str) -> str:
+async def install_at(base: str, api: FakeSlackAPI, team: str, name: str) -> str:
     """A whole install of ``team`` through HTTP; the bot token Slack gave it."""
     async with aiohttp.ClientSession() as http:
-        location, cookie = await start_install(http, service)
+        location, cookie = await start_install(http, base)
         state = parse_qs(urlparse(location).query)["state"][0]
-        code = service.api.grant(team, name=name)
+        code = api.grant(team, name=name)
         async with http.get(
-            f"{service.base}/slack/oauth_redirect",
+            f"{base}/slack/oauth_redirect",
             params={"code": code, "state": state},
             headers={"Cookie": f"{COOKIE}={cookie}"},
         ) as response:
             assert response.status == 200, await response.text()
-    token = service.api.token_of(team)
+    token = api.token_of(team)
     assert token is not None
     return token
 
 
-async def command(service: Service, text: str, *, team: str, channel: str) -> dict[str, Any]:
+async def install(service: Service, team: str, name: str) -> str:
+    return await install_at(service.base, service.api, team, name)
+
+
+async def command_at(
+    events: str, api: FakeSlackAPI, text: str, *, team: str, channel: str
+) -> dict[str, Any]:
     """A signed ``/papers text`` from ``team``'s ``channel``; the ephemeral answer."""
-    key = f"r{len(service.api.responses)}"
+    key = f"r{len(api.responses)}"
     payload = slash_command(
-        text, response_url=service.api.response_url(key), team_id=team, channel_id=channel
+        text, response_url=api.response_url(key), team_id=team, channel_id=channel
     )
     body = form_body(payload)
     async with (
         aiohttp.ClientSession() as http,
-        http.post(service.runtime.url or "", data=body, headers=sign(body)) as response,
+        http.post(events, data=body, headers=sign(body)) as response,
     ):
         assert response.status == 200
-    await service.api.wait_for(lambda: any(r["key"] == key for r in service.api.responses))
-    return next(r for r in service.api.responses if r["key"] == key)
+    await api.wait_for(lambda: any(r["key"] == key for r in api.responses))
+    return next(r for r in api.responses if r["key"] == key)
+
+
+async def command(service: Service, text: str, *, team: str, channel: str) -> dict[str, Any]:
+    events = service.runtime.url or ""
+    return await command_at(events, service.api, text, team=team, channel=channel)
 
 
 async def event(service: Service, team: str, event: dict[str, Any]) -> None:
@@ -165,7 +179,7 @@ async def test_install_through_http_stores_the_installation_sealed(service: Serv
     # Defects caught: no /slack/install or /slack/oauth_redirect routes; the state cookie
     # or the manifest's scopes missing from the consent URL; tokens stored in clear.
     async with aiohttp.ClientSession() as http:
-        location, cookie = await start_install(http, service)
+        location, cookie = await start_install(http, service.base)
     query = parse_qs(urlparse(location).query)
     assert location.startswith("https://slack.com/oauth/v2/authorize?")
     assert query["client_id"] == [service.api.client_id]
@@ -252,7 +266,7 @@ async def test_a_forged_or_reused_state_is_refused(service: Service):
     # Defects caught: the callback trusting any state (no signature, no store check,
     # a state usable twice); a code exchanged for a forged request.
     async with aiohttp.ClientSession() as http:
-        _, cookie = await start_install(http, service)
+        _, cookie = await start_install(http, service.base)
         nonce = cookie.partition(".")[0]
         for forged in (f"{nonce}.{'0' * 32}", "made-up", f"{nonce}x.{cookie.partition('.')[2]}"):
             code = service.api.grant("T0EVIL")
@@ -265,7 +279,7 @@ async def test_a_forged_or_reused_state_is_refused(service: Service):
     assert service.api.calls_of("oauth.v2.access") == []
     await install(service, "T0ALPHA", "Alpha")  # the honest state still works, once
     async with aiohttp.ClientSession() as http:
-        location, cookie = await start_install(http, service)
+        location, cookie = await start_install(http, service.base)
         state = parse_qs(urlparse(location).query)["state"][0]
         for attempt in range(2):
             async with http.get(
@@ -424,3 +438,37 @@ def test_the_manifest_asks_for_the_scopes_oauth_installs_request() -> None:
     text = "\n".join(lines)
     assert re.search(r"bot_events:\n(\s+- [a-z_]+\n)*\s+- app_uninstalled", text)
     assert re.search(r"bot_events:\n(\s+- [a-z_]+\n)*\s+- tokens_revoked", text)
+
+
+def test_paperpost_run_serves_installs_and_each_teams_commands(tmp_path: Path) -> None:
+    # Defects caught: `paperpost run` (the HTTP server that starts before Slack is
+    # reached) not routing /slack/install and /slack/oauth_redirect, or its Bolt app not
+    # authorizing an installed team's command; the ready line not saying OAuth.
+    loop = LoopThread()
+    api = loop.run(lambda: FakeSlackAPI().start())
+    port = free_port()
+    env = {
+        "SLACK_CLIENT_ID": api.client_id,
+        "SLACK_CLIENT_SECRET": api.client_secret,
+        "SLACK_STATE_SECRET": STATE_SECRET,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PAPERPOST_SECRET_KEY": KEY,
+        "SLACK_API_URL": api.url,
+    }
+    service = start_service(tmp_path, port, env)
+    try:
+        wait_for_health(service, port, lambda status, _body: status == 200)
+        base = f"http://127.0.0.1:{port}"
+        token = loop.run(lambda: install_at(base, api, "T0ALPHA", "Alpha"))
+        events = f"{base}/slack/events"
+        answer = loop.run(lambda: command_at(events, api, "subscribe agents", team="T0ALPHA",
+                                             channel="C0ALPHA"))  # fmt: skip
+        assert "agents" in json.dumps(answer)
+        assert [p.token for p in api.posts] == [token]  # the announcement, with its token
+    finally:
+        stderr = stop_service(service)
+        loop.run(api.stop)
+        loop.close()
+    assert "Slack ready: OAuth installs at /slack/install, 0 workspace(s) installed" in stderr
+    assert "Slack: installed in workspace Alpha (T0ALPHA)" in stderr
+    assert token not in stderr and "Traceback" not in stderr
