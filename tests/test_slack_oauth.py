@@ -35,7 +35,9 @@ from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.logs import KeyValueFormatter
 from tests.conftest import no_sleep
 from tests.fakes.slack_api import (
+    BOT_TOKEN,
     SIGNING_SECRET,
+    TEAM_ID,
     FakeSlackAPI,
     form_body,
     sign,
@@ -472,3 +474,27 @@ def test_paperpost_run_serves_installs_and_each_teams_commands(tmp_path: Path) -
     assert "Slack ready: OAuth installs at /slack/install, 0 workspace(s) installed" in stderr
     assert "Slack: installed in workspace Alpha (T0ALPHA)" in stderr
     assert token not in stderr and "Traceback" not in stderr
+
+
+async def test_single_token_mode_pauses_the_workspace_on_uninstall(api: FakeSlackAPI, data: Path):
+    # Defect caught: with SLACK_BOT_TOKEN (one workspace) app_uninstalled goes unheard
+    # and each digest then fails on its own before its channel is paused.
+    config = Config(
+        data_dir=data,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=api.url,
+        port=0,
+    )
+    core = await Paperpost.open(config, source=BundledSnapshot(), outbox_sleep=no_sleep)
+    runtime = await start_slack(core, config, sleep=no_sleep)
+    try:
+        ours, other = ChannelKey("slack", TEAM_ID, "C0OURS"), ChannelKey("slack", "T0X", "C0X")
+        for key in (ours, other):
+            await core.handle(key, "subscribe agents")
+        await event(Service(api, core, runtime, config), TEAM_ID, {"type": "app_uninstalled"})
+        assert core.channels.get(ours).paused and not core.channels.get(other).paused
+        assert "uninstalled" in (core.channels.get(ours).paused_reason or "")
+    finally:
+        await runtime.stop()
+        core.close()
