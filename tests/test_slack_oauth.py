@@ -22,9 +22,11 @@ import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.web.async_client import AsyncWebClient
 
 from paperpost.adapters.slack import SlackRuntime, start_slack
-from paperpost.adapters.slack.delivery import EVENT_TYPE
+from paperpost.adapters.slack.client import build_client
+from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
 from paperpost.adapters.slack.oauth import BOT_SCOPES, store_installations
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import ChannelKey
@@ -498,3 +500,17 @@ async def test_single_token_mode_pauses_the_workspace_on_uninstall(api: FakeSlac
     finally:
         await runtime.stop()
         core.close()
+
+
+async def test_each_workspace_is_paced_on_its_own(api: FakeSlackAPI):
+    # Defect caught: one pacer for every workspace, so a fan-out to many workspaces
+    # gets one workspace's allowance (SLACK_POSTS_PER_SECOND is per workspace).
+    clients = {team: build_client(f"xoxb-{team}", base_url=api.url) for team in ("T1", "T2")}
+
+    async def team_client(team: str) -> AsyncWebClient:
+        return clients[team]
+
+    platform = SlackPlatform(None, team_clients=team_client)
+    one, again, two = [await platform._client_and_pacer(t) for t in ("T1", "T1", "T2")]
+    assert one == again and one[0] is clients["T1"] and two[0] is clients["T2"]
+    assert one[1] is not two[1] and one[1].interval == two[1].interval == platform.pacer.interval
