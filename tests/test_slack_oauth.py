@@ -514,3 +514,16 @@ async def test_each_workspace_is_paced_on_its_own(api: FakeSlackAPI):
     one, again, two = [await platform._client_and_pacer(t) for t in ("T1", "T1", "T2")]
     assert one == again and one[0] is clients["T1"] and two[0] is clients["T2"]
     assert one[1] is not two[1] and one[1].interval == two[1].interval == platform.pacer.interval
+
+
+def test_oauth_settings_parse_and_stay_out_of_repr() -> None:
+    # Defect caught: the client secret, state secret or key in Config's repr (and so in
+    # any log line or traceback that shows it); SLACK_REDIRECT_URI not read.
+    env = {**OAUTH, "SLACK_CLIENT_SECRET": "c1i3nt-s3cr3t", "SLACK_STATE_SECRET": "st4te-s3cr3t",
+           "PAPERPOST_SECRET_KEY": KEY, "SLACK_SIGNING_SECRET": "x",
+           "SLACK_REDIRECT_URI": "https://paperpost.example/slack/oauth_redirect"}  # fmt: skip
+    config = Config.from_env(env)
+    assert config.slack_enabled and config.slack_oauth is not None
+    assert config.slack_oauth.redirect_uri == env["SLACK_REDIRECT_URI"]
+    for secret in ("c1i3nt-s3cr3t", "st4te-s3cr3t", KEY):
+        assert secret not in repr(config)

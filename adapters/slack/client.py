@@ -221,7 +221,7 @@ def delivery_error(exc: BaseException, *, what: str) -> DeliveryError:
 # redacts only the Authorization header): tokens in Slack's records are redacted when
 # the record is made, so no handler (ours, a test's, an operator's) can see them.
 SLACK_TOKEN = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+")
-_SLACK_LOGGERS = ("slack_sdk", "slack_bolt")
+_SLACK_LOGGERS = ("slack_sdk", "slack_bolt", "paperpost.adapters.slack")
 
 
 def _redacting(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:

@@ -74,11 +74,12 @@ def store_installations(core: Core, config: Config) -> StoreInstallations:
     return installations
 
 
-def oauth_app(core: Core, config: Config, client: AsyncWebClient) -> AsyncApp:
+def oauth_app(
+    core: Core, config: Config, client: AsyncWebClient, installations: StoreInstallations
+) -> AsyncApp:
     """A Bolt app serving the install flow and authorizing each team from the store."""
     oauth = config.slack_oauth
     assert oauth is not None
-    installations = store_installations(core, config)
     settings = AsyncOAuthSettings(
         client_id=oauth.client_id,
         client_secret=oauth.client_secret,

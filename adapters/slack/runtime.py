@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from paperpost.adapters.slack.changers import ChangerCheck
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
+from paperpost.adapters.slack.installations import StoreInstallations
 from paperpost.adapters.slack.link_cards import LinkCards
 from paperpost.adapters.slack.oauth import TeamClients, Uninstalls, oauth_app, store_installations
 from paperpost.adapters.slack.pacer import PostPacer
@@ -100,8 +101,10 @@ def slack_platform(
     return SlackPlatform(_client(config, sleep), sleep=sleep, pacer=_pacer(config, sleep))
 
 
-def _oauth_platform(core: Core, config: Config, sleep: Sleep) -> SlackPlatform:
-    installations = store_installations(core, config)
+def _oauth_platform(
+    core: Core, config: Config, sleep: Sleep, installations: StoreInstallations | None = None
+) -> SlackPlatform:
+    installations = installations or store_installations(core, config)
     clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
     return SlackPlatform(None, sleep=sleep, pacer=_pacer(config, sleep), team_clients=clients)
 
@@ -231,12 +234,12 @@ async def _start_oauth(
     if not config.slack_signing_secret:
         raise UserError("Slack OAuth works in HTTP mode: set SLACK_SIGNING_SECRET")
     client = build_client(None, base_url=config.slack_api_url, sleep=sleep)
-    bolt = oauth_app(core, config, client)
     installations = store_installations(core, config)
+    bolt = oauth_app(core, config, client, installations)
     SlashCommands(core, client, changers=ChangerCheck(config.slack_changers, client)).register(bolt)
     LinkCards(core, client).register(bolt)
     Uninstalls(core, installations).register(bolt)
-    platform = _oauth_platform(core, config, sleep)
+    platform = _oauth_platform(core, config, sleep, installations)
     core.register_platform(platform)
     installs = len(installations.teams())
     if late is not None:
