@@ -226,11 +226,15 @@ async def test_uninstall_and_revoked_tokens_pause_that_workspace_only(
     service: Service, caplog: pytest.LogCaptureFixture
 ):
     # Defects caught: app_uninstalled / tokens_revoked ignored (tokens kept, digests
-    # still tried); other workspaces' channels paused too.
+    # still tried); other workspaces' channels paused too; a reinstall leaving the
+    # channels its uninstall paused paused, or resuming one a person paused.
     await install(service, "T0ALPHA", "Alpha")
     await install(service, "T0BETA", "Beta")
     await command(service, "subscribe agents", team="T0ALPHA", channel="C0ALPHA")
     await command(service, "subscribe agents", team="T0BETA", channel="C0BETA")
+    manual = ChannelKey("slack", "T0ALPHA", "C0MANUAL")  # paused by a person, before
+    await service.core.handle(manual, "subscribe agents")
+    await service.core.handle(manual, "pause")
     await event(service, "T0ALPHA", {"type": "app_uninstalled"})
     installations = store_installations(service.core, service.config)
     assert installations.teams() == ["T0BETA"]
@@ -245,6 +249,12 @@ async def test_uninstall_and_revoked_tokens_pause_that_workspace_only(
     assert beta.paused and "revoked" in (beta.paused_reason or "")
     assert await service.core.post_digests(day=DAY) == []  # paused: nothing is tried
     assert digest_posts(service.api) == []
+
+    # Installed again: what the uninstall paused resumes; what a person paused does not.
+    await install(service, "T0ALPHA", "Alpha")
+    assert not service.core.channels.get(ChannelKey("slack", "T0ALPHA", "C0ALPHA")).paused
+    assert service.core.channels.get(manual).paused
+    assert service.core.channels.get(ChannelKey("slack", "T0BETA", "C0BETA")).paused
 
 
 async def test_a_digest_for_a_team_never_installed_pauses_its_channel(

@@ -23,7 +23,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +55,7 @@ class StoreInstallations(AsyncInstallationStore):
     def __init__(self, records: InstallationRecords, sealer: Sealer) -> None:
         self.records = records
         self.sealer = sealer
+        self.on_saved: Callable[[str], Awaitable[None]] | None = None  # the team's scope
 
     @property
     def logger(self) -> logging.Logger:
@@ -88,6 +89,8 @@ class StoreInstallations(AsyncInstallationStore):
             rows[f"slack:bot:{scope}"] = self._row(installation.to_bot().to_dict(), "bot")
         self.records.put(rows)
         log.info("Slack: installed in workspace %s (%s)", installation.team_name or "", scope)
+        if self.on_saved is not None:
+            await self.on_saved(scope)
 
     async def async_save_bot(self, bot: Bot) -> None:
         scope = scope_of(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)

@@ -133,6 +133,20 @@ class Uninstalls:
         if tokens.get("bot"):
             await self._forget(context, REVOKED)
 
+    async def on_installed(self, team: str) -> None:
+        """Installed again: resume the channels its uninstall (or revoked token) paused."""
+        resumed = [
+            key
+            for reason in (UNINSTALLED, REVOKED)
+            for key in self.core.pauser.paused_for("slack", team, reason)
+        ]
+        for key in resumed:
+            await self.core.handle(key, "resume")
+        if resumed:
+            log.info(
+                "Slack workspace %s installed again: resumed %d channel(s)", team, len(resumed)
+            )
+
     async def _forget(self, context: AsyncBoltContext, reason: str) -> None:
         team = context.team_id or context.enterprise_id or ""
         if self.installations is not None:

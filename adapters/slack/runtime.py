@@ -238,7 +238,9 @@ async def _start_oauth(
     bolt = oauth_app(core, config, client, installations)
     SlashCommands(core, client, changers=ChangerCheck(config.slack_changers, client)).register(bolt)
     LinkCards(core, client).register(bolt)
-    Uninstalls(core, installations).register(bolt)
+    uninstalls = Uninstalls(core, installations)
+    uninstalls.register(bolt)
+    installations.on_saved = uninstalls.on_installed  # installed again: its channels resume
     platform = _oauth_platform(core, config, sleep, installations)
     core.register_platform(platform)
     installs = len(installations.teams())

@@ -1,6 +1,7 @@
 """Pausing channels when Paperpost can no longer post there: one channel after a
 permanent posting error, or every channel of a workspace that uninstalled the
-app or revoked its token. The reason shows in ``settings``; ``resume`` undoes it."""
+app or revoked its token. The reason shows in ``settings``; ``resume`` undoes it
+(and installing the app again resumes what its uninstall paused)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,15 @@ class ChannelPauser:
             "%s workspace %s: %s; paused %d channel(s)", platform, workspace, reason, len(keys)
         )
         return keys
+
+    def paused_for(self, platform: str, workspace: str, reason: str) -> list[ChannelKey]:
+        """The workspace's channels Paperpost paused for ``reason`` (never one a
+        person paused: those have no reason)."""
+        return [
+            key
+            for key, settings in self.channels.all()
+            if key.platform == platform
+            and key.workspace == workspace
+            and settings.paused
+            and reason in (settings.paused_reason or "")
+        ]
