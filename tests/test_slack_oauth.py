@@ -27,8 +27,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from paperpost.adapters.slack import SlackRuntime, start_slack
 from paperpost.adapters.slack.client import build_client
 from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
+from paperpost.adapters.slack.installations import StoreInstallations, StoreStates
 from paperpost.adapters.slack.oauth import BOT_SCOPES, store_installations
 from paperpost.bot.app import Paperpost
+from paperpost.bot.catalog.sealed import Sealer
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config, ConfigError, SlackOAuth
 from paperpost.bot.delivery.outbox import Outcome
@@ -537,3 +539,63 @@ def test_oauth_settings_parse_and_stay_out_of_repr() -> None:
     assert config.slack_oauth.redirect_uri == env["SLACK_REDIRECT_URI"]
     for secret in ("c1i3nt-s3cr3t", "st4te-s3cr3t", KEY):
         assert secret not in repr(config)
+
+
+def installation(team: str, user: str, token: str) -> Installation:
+    return Installation(
+        team_id=team, team_name=team, user_id=user, bot_token=token, bot_id=f"B{team}",
+        bot_user_id=f"UB{team}", user_token=f"xoxp-{user}",
+    )  # fmt: skip
+
+
+async def test_installation_store_contract(data: Path):
+    # Defects caught: find/delete not keyed by team or user (one team's bot found for
+    # another, a user's token given to someone else, a delete taking other teams along),
+    # a user's delete leaving no latest installation while others remain.
+    core = await Paperpost.open(Config(data_dir=data), source=BundledSnapshot())
+    try:
+        store = StoreInstallations(core.installations, Sealer(KEY))
+        await store.async_save(installation("T1", "U1", "xoxb-t1-a"))
+        await store.async_save(installation("T1", "U2", "xoxb-t1-b"))
+        await store.async_save(installation("T2", "U3", "xoxb-t2"))
+
+        async def find(team: str, user: str | None = None) -> tuple[str | None, str | None]:
+            found = await store.async_find_installation(
+                enterprise_id=None, team_id=team, user_id=user
+            )
+            return (found.bot_token, found.user_token) if found else (None, None)
+
+        bot = await store.async_find_bot(enterprise_id=None, team_id="T1")
+        assert bot is not None and bot.bot_token == "xoxb-t1-b"  # the latest install's
+        assert await find("T1") == ("xoxb-t1-b", "xoxp-U2")
+        assert await find("T1", "U1") == ("xoxb-t1-a", "xoxp-U1")
+        assert await find("T1", "U9") == (None, None)
+        assert await store.async_find_bot(enterprise_id=None, team_id="T9") is None
+
+        await store.async_delete_installation(enterprise_id=None, team_id="T1", user_id="U2")
+        assert await find("T1", "U2") == (None, None)
+        assert await find("T1") == ("xoxb-t1-a", "xoxp-U1")  # U1's is the latest now
+        await store.async_delete_bot(enterprise_id=None, team_id="T1")
+        assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
+        await store.async_delete_all(enterprise_id=None, team_id="T1")
+        assert await find("T1") == (None, None) and await find("T1", "U1") == (None, None)
+        assert await find("T2") == ("xoxb-t2", "xoxp-U3")  # another team's kept
+        assert store.teams() == ["T2"]
+    finally:
+        core.close()
+
+
+async def test_oauth_states_are_used_once_and_expire(data: Path):
+    # Defect caught: a state accepted after its ten minutes, or twice.
+    core = await Paperpost.open(Config(data_dir=data), source=BundledSnapshot())
+    now = [1_000_000.0]
+    try:
+        states = StoreStates(core.installations, secret=STATE_SECRET, clock=lambda: now[0])
+        fresh, stale = await states.async_issue(), await states.async_issue()
+        assert await states.async_consume(fresh) is True
+        assert await states.async_consume(fresh) is False
+        now[0] += 601
+        assert await states.async_consume(stale) is False
+        assert list(core.store.scan("oauth_states")) == []  # used or expired: gone
+    finally:
+        core.close()

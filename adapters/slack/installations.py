@@ -132,12 +132,15 @@ class StoreInstallations(AsyncInstallationStore):
         if user_id is None:
             self._delete(lambda key: key.startswith(prefix))
             return
-        # The user's row, and the latest when it was theirs (it held their token).
+        # The user's row; when the latest was theirs, the newest other one becomes it.
         latest = self.records.get(prefix + LATEST) or {}
-        mine = {prefix + user_id} | (
-            {prefix + LATEST} if latest.get("user_id") == user_id else set()
-        )
-        self._delete(mine.__contains__)
+        self._delete(lambda key: key == prefix + user_id)
+        if latest.get("user_id") == user_id:
+            self._delete(lambda key: key == prefix + LATEST)
+            others = [row for key, row in self.records.rows() if key.startswith(prefix)]
+            if others:
+                newest = max(others, key=lambda row: float(row.get("installed_at", 0)))
+                self.records.put({prefix + LATEST: newest})
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         scope = scope_of(enterprise_id, team_id, False)
