@@ -199,7 +199,6 @@ async def test_install_through_http_stores_the_installation_sealed(service: Serv
     assert installations.teams() == ["T0ALPHA"]
     stored = json.dumps(dict(service.core.store.scan("installations")))
     assert "T0ALPHA" in stored and token not in stored and "secretpart" not in stored
-    service.core.store.commit()
     assert b"secretpart" not in (service.config.data_dir / "paperpost.sqlite").read_bytes()
 
 

@@ -190,18 +190,6 @@ async def start_slack(
         late.bolt = bolt
         return SlackRuntime("http", bolt, platform, workspace=workspace, bot_user=bot_user)
 
-    return await _serve_http(bolt, platform, config, web_app, workspace, bot_user)
-
-
-async def _serve_http(
-    bolt: AsyncApp,
-    platform: SlackPlatform,
-    config: Config,
-    web_app: web.Application | None,
-    workspace: str,
-    bot_user: str,
-    installs: int | None = None,
-) -> SlackRuntime:
     if web_app is None:
         web_app = web.Application(client_max_size=MAX_BODY)
     add_slack_routes(web_app, bolt)
@@ -218,7 +206,6 @@ async def _serve_http(
         _runner=runner,
         workspace=workspace,
         bot_user=bot_user,
-        installs=installs,
     )
 
 
@@ -247,4 +234,12 @@ async def _start_oauth(
     if late is not None:
         late.bolt = bolt
         return SlackRuntime("http", bolt, platform, installs=installs)
-    return await _serve_http(bolt, platform, config, web_app, "", "", installs)
+    if web_app is None:  # (an aiohttp app with no state is falsy: no ``or`` here)
+        web_app = web.Application(client_max_size=MAX_BODY)
+    add_slack_routes(web_app, bolt)  # /slack/events, /slack/install, /slack/oauth_redirect
+    runner = await serve(web_app, host=config.host, port=config.port)
+    host, port = runner.addresses[0][:2]
+    url = f"http://{host}:{port}{EVENTS_PATH}"
+    return SlackRuntime(
+        "http", bolt, platform, url=url, web_app=web_app, _runner=runner, installs=installs
+    )
