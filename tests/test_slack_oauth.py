@@ -30,11 +30,12 @@ from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
 from paperpost.adapters.slack.installations import StoreInstallations, StoreStates
 from paperpost.adapters.slack.oauth import BOT_SCOPES, store_installations
 from paperpost.bot.app import Paperpost
+from paperpost.bot.catalog.installations import InstallationRecords
 from paperpost.bot.catalog.sealed import Sealer
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config, ConfigError, SlackOAuth
 from paperpost.bot.delivery.outbox import Outcome
-from paperpost.bot.errors import UserError
+from paperpost.bot.errors import StoreError, UserError
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.logs import KeyValueFormatter
 from tests.conftest import no_sleep
@@ -598,3 +599,31 @@ async def test_oauth_states_are_used_once_and_expire(data: Path):
         assert list(core.store.scan("oauth_states")) == []  # used or expired: gone
     finally:
         core.close()
+
+
+async def test_a_store_that_cannot_write_fails_the_install_in_one_line(
+    service: Service, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    # Defect caught: a full or read-only disk during an install ending in a traceback
+    # (aiohttp's 500) instead of Bolt's failure page / a 503 and one log line.
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise StoreError("cannot write paperpost.sqlite: No space left on device")
+
+    async with aiohttp.ClientSession() as http:
+        location, cookie = await start_install(http, service.base)
+        monkeypatch.setattr(InstallationRecords, "put", full)
+        state = parse_qs(urlparse(location).query)["state"][0]
+        async with http.get(
+            f"{service.base}/slack/oauth_redirect",
+            params={"code": service.api.grant("T0ALPHA"), "state": state},
+            headers={"Cookie": f"{COOKIE}={cookie}"},
+        ) as response:
+            assert response.status == 500  # Bolt's failure page: storage_error
+        monkeypatch.setattr(InstallationRecords, "issue_state", full)
+        async with http.get(f"{service.base}/slack/install", allow_redirects=False) as response:
+            assert response.status == 503
+    monkeypatch.undo()
+    assert list(service.core.store.scan("installations")) == []
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage().split(":")[0] for r in errors] == ["Slack", "Slack OAuth"]
+    assert all(r.exc_info is None and "No space left" in r.getMessage() for r in errors)

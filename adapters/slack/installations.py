@@ -27,12 +27,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from slack_bolt.error import BoltError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from paperpost.bot.catalog.installations import InstallationRecords
 from paperpost.bot.catalog.sealed import Sealer
+from paperpost.bot.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,11 @@ class StoreInstallations(AsyncInstallationStore):
             rows[f"slack:installation:{scope}:{installation.user_id}"] = row
         if installation.bot_token:
             rows[f"slack:bot:{scope}"] = self._row(installation.to_bot().to_dict(), "bot")
-        self.records.put(rows)
+        try:
+            self.records.put(rows)
+        except StoreError as exc:  # Bolt shows its failure page (500) for a BoltError
+            log.error("Slack: the installation of %s was not stored: %s", scope, exc)
+            raise BoltError(f"the installation was not stored: {exc}") from None
         log.info("Slack: installed in workspace %s (%s)", installation.team_name or "", scope)
         if self.on_saved is not None:
             await self.on_saved(scope)

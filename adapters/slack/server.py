@@ -7,11 +7,16 @@ bind address we choose (Bolt's own dev server binds every interface).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+
+from paperpost.bot.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"  # OAuth installs: where a workspace admin starts
@@ -41,9 +46,13 @@ def add_oauth_routes(web_app: web.Application, bolt: Callable[[], AsyncApp | Non
         if flow is None:
             raise web.HTTPNotFound(text="Paperpost is not set up for Slack OAuth installs")
         bolt_request = await to_bolt_request(request)
-        if request.path == flow.install_path:
-            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
-        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+        try:
+            if request.path == flow.install_path:
+                return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+            return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+        except StoreError as exc:  # a full or read-only disk: one line, no traceback
+            log.error("Slack OAuth: %s failed: %s", request.path, exc)
+            return web.Response(status=503, text="Paperpost cannot store the install now")
 
     web_app.router.add_get(INSTALL_PATH, oauth)
     web_app.router.add_get(REDIRECT_PATH, oauth)
