@@ -28,14 +28,14 @@ from paperpost.adapters.slack import SlackRuntime, start_slack
 from paperpost.adapters.slack.client import build_client
 from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
 from paperpost.adapters.slack.installations import StoreInstallations, StoreStates
-from paperpost.adapters.slack.oauth import BOT_SCOPES, store_installations
+from paperpost.adapters.slack.oauth import BOT_SCOPES, TeamClients, store_installations
 from paperpost.bot.app import Paperpost
 from paperpost.bot.catalog.installations import InstallationRecords
 from paperpost.bot.catalog.sealed import Sealer
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config, ConfigError, SlackOAuth
 from paperpost.bot.delivery.outbox import Outcome
-from paperpost.bot.errors import StoreError, UserError
+from paperpost.bot.errors import DeliveryError, StoreError, UserError
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.logs import KeyValueFormatter
 from tests.conftest import no_sleep
@@ -400,6 +400,17 @@ def test_the_wrong_secret_key_is_one_line_at_start(data: Path) -> None:
                 store_installations(core, other)
             rotated = oauth_config(api, data, secret_key=f"{other.secret_key},{KEY}")
             store_installations(core, rotated)  # a new key first, the old one after: opens
+
+            # A team sealed with a key no longer given: Bolt is told "not installed" (one
+            # log line), and its digests wait (not paused) until the key is set again.
+            assert other.secret_key is not None
+            mixed = StoreInstallations(core.installations, Sealer(other.secret_key))
+            await mixed.async_save(installation("T2", "U2", "xoxb-2"))
+            assert await mixed.async_find_bot(enterprise_id=None, team_id="T1") is None
+            with pytest.raises(DeliveryError, match="cannot open") as refused:
+                await TeamClients(mixed, base_url=api.url)("T1")
+            assert not refused.value.permanent
+            assert (await TeamClients(mixed, base_url=api.url)("T2")).token == "xoxb-2"
         finally:
             core.close()
 

@@ -33,7 +33,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from paperpost.bot.catalog.installations import InstallationRecords
-from paperpost.bot.catalog.sealed import Sealer
+from paperpost.bot.catalog.sealed import Sealer, SealError
 from paperpost.bot.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,19 @@ class StoreInstallations(AsyncInstallationStore):
         sealed = self.sealer.seal(json.dumps(plain, separators=(",", ":")))
         return {"kind": kind, **public, "installed_at": time.time(), "sealed": sealed}
 
-    def _document(self, key: str) -> dict[str, Any] | None:
-        """The row's document; ``SealError`` when the key cannot open it."""
+    def _document(self, key: str, *, strict: bool = False) -> dict[str, Any] | None:
+        """The row's document. One the key cannot open is ``SealError`` when ``strict``,
+        else logged and taken as absent (Bolt then tells the user to install again)."""
         row = self.records.get(key)
         if row is None:
             return None
-        document = json.loads(self.sealer.open(str(row.get("sealed", ""))))
+        try:
+            document = json.loads(self.sealer.open(str(row.get("sealed", ""))))
+        except SealError:
+            if strict:
+                raise
+            log.error("Slack: PAPERPOST_SECRET_KEY cannot open the stored %s", key)
+            return None
         return document if isinstance(document, dict) else None
 
     # -- AsyncInstallationStore ---------------------------------------------------
@@ -168,10 +175,15 @@ class StoreInstallations(AsyncInstallationStore):
             if key.startswith("slack:bot:")
         )
 
+    def bot(self, scope: str) -> Bot | None:
+        """The team's bot; ``SealError`` when the key cannot open it."""
+        document = self._document(f"slack:bot:{scope}", strict=True)
+        return None if document is None else Bot(**document)
+
     def check_key(self) -> None:
         """``SealError`` when a stored bot exists and the key cannot open it."""
         for team in self.teams()[:1]:
-            self._document(f"slack:bot:{team}")
+            self.bot(team)
 
 
 class StoreStates(AsyncOAuthStateStore):

@@ -169,7 +169,7 @@ class TeamClients:
 
     async def __call__(self, team: str) -> AsyncWebClient:
         try:
-            bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team)
+            bot = self.installations.bot(team)
         except SealError:
             raise DeliveryError(
                 f"PAPERPOST_SECRET_KEY cannot open the Slack installation of workspace {team}",
