@@ -5,6 +5,7 @@ forged states, and tokens kept out of the store's plain text, exports and logs."
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -311,7 +312,7 @@ async def test_tokens_are_never_in_exports_or_logs(api: FakeSlackAPI, data: Path
     # Defect caught: a bot token (or the client secret) in a log line at any level, from
     # Paperpost, Bolt or slack_sdk, through an install, a command and a digest; or in
     # `channels export`.
-    stream = LogStream()
+    stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(KeyValueFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -338,20 +339,6 @@ async def test_tokens_are_never_in_exports_or_logs(api: FakeSlackAPI, data: Path
         assert secret not in logged
         assert secret not in exported
     assert "slack:T0ALPHA:C0ALPHA" in exported
-
-
-class LogStream:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def write(self, text: str) -> None:
-        self.lines.append(text)
-
-    def flush(self) -> None:
-        pass
-
-    def getvalue(self) -> str:
-        return "".join(self.lines)
 
 
 async def test_paperpost_digest_in_its_own_process_finds_each_teams_token(service: Service):
