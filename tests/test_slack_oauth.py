@@ -431,6 +431,7 @@ def test_oauth_configuration_errors_are_one_line(env: dict[str, str], message: s
 
 
 def test_the_cli_refuses_a_partial_oauth_set_in_one_line(tmp_path: Path) -> None:
+    # Defect caught: a partial set reaching the CLI as a traceback, or echoing a secret.
     result = paperpost("channels", "list", data=tmp_path, env={"SLACK_CLIENT_SECRET": "s"})
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
