@@ -19,7 +19,7 @@ from paperpost.bot.errors import DeliveryError
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.fakes.slack_api import FakeSlackAPI
 
-pytest_plugins = ("tests.fakes.hf_server",)
+pytest_plugins = ("tests.fakes.hf_server", "tests.postgres")
 
 # The FTS5 engine is a benchmarked alternative, not part of the product: its tests import it
 # from benchmarks/.
