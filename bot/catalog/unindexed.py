@@ -16,9 +16,9 @@ Both keep the flag "this index matched the store" where the index's owners see i
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 import secrets
 from collections.abc import Callable, MutableMapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path

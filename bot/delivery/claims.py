@@ -1,19 +1,20 @@
 """Delivery claims: the ledger is the lock, across processes.
 
 Any number of ``run``, ``digest`` and ``sync`` processes may share one data
-folder. Before posting a channel's digest a process claims the channel in one
-transaction of the store's database (SQLite's ``BEGIN IMMEDIATE``, or on
-PostgreSQL an advisory lock on the channel, so claims of a channel are
-serialised across processes and replicas): it reads the channel's ledger rows and its claim row, and takes
-the claim only if the digest is not finished and nobody else holds a live
-lease. The holder renews its lease while posting and checks it before each
-part; a claim whose holder died (lease expired, or its process is gone on this
-host) is taken over and reconciled with the platform's history (resume).
+folder (or one PostgreSQL database, as replicas). Before posting a channel's
+digest a process claims the channel in one transaction of the store's database
+(SQLite's ``BEGIN IMMEDIATE``, or on PostgreSQL an advisory lock on the
+channel, so claims of a channel are serialised across processes and
+replicas): it reads the channel's ledger rows and its claim row, and takes the
+claim only if the digest is not finished and nobody else holds a live lease.
+The holder renews its lease while posting and checks it before each part; a
+claim whose holder died (lease expired, or its process is gone on this host)
+is taken over and reconciled with the platform's history (resume).
 
 The ``claims`` table is ours, in the store's database, written through the
-storage port (``database.py``): one row per channel with the holder, its lease, and the
-``floor`` below which no featured day is ever carried (the days completed
-while the channel was paused).
+storage port (``database.py``): one row per channel with the holder, its
+lease, and the ``floor`` below which no featured day is ever carried (the
+days completed while the channel was paused).
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from paperpost.bot.catalog.database import Connection, Database
-from paperpost.bot.catalog.sqlite_tables import as_database
 from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.sqlite_tables import as_database
 from paperpost.bot.errors import StoreError
 from paperpost.bot.papers.links import paper_id_in
 from paperpost.bot.papers.model import Paper
