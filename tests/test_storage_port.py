@@ -182,3 +182,15 @@ def test_a_replica_indexes_the_days_another_replica_stored(tmp_path: Path, pg_ur
         c = PaperLibrary(c_store)
         assert c.check_index(repair=False).ok and c.index_pending() == 0
         c.close()
+
+
+def test_a_singleton_lock_has_one_holder_until_released(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    with replica(tmp_path, database_url, "a") as a, replica(tmp_path, database_url, "b") as b:
+        mine, theirs = a.db.singleton_lock("keeper"), b.db.singleton_lock("keeper")
+        assert mine.try_acquire() and mine.try_acquire()  # again: still held
+        assert not theirs.try_acquire()
+        mine.release()
+        assert theirs.try_acquire() and not mine.try_acquire()
+        theirs.release()
