@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,9 @@ from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.delivery.claims import Claims, ClaimStatus
+from paperpost.bot.errors import StoreError, StoreVersionError
 from paperpost.bot.papers.snapshot import BundledSnapshot
+from tests.postgres import PASSWORD, PostgresServer
 
 DAY = date(2026, 8, 21)
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,3 +197,45 @@ def test_a_singleton_lock_has_one_holder_until_released(
         mine.release()
         assert theirs.try_acquire() and not mine.try_acquire()
         theirs.release()
+
+
+def test_an_unreachable_server_or_a_wrong_password_is_one_line_without_the_password(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    wrong = postgres_server.url("postgres").replace(PASSWORD, "Wrong-Pass-77")
+    for url, secret, what in (
+        (f"postgresql://paperpost:Hidden-Pw-1@127.0.0.1:{closed}/db", "Hidden-Pw-1", "refused"),
+        (wrong, "Wrong-Pass-77", "password authentication failed"),
+    ):
+        with pytest.raises(StoreError) as caught:
+            Store(tmp_path, url)
+        message = str(caught.value)
+        assert "\n" not in message and secret not in message and PASSWORD not in message
+        assert "127.0.0.1" in message and what in message and ":***@" in message
+
+
+def test_the_schema_is_created_once_by_replicas_starting_together(
+    tmp_path: Path, pg_url: str
+) -> None:
+    opened: list[Store] = []
+    start = threading.Barrier(4)
+
+    def open_one(n: int) -> None:
+        start.wait()
+        opened.append(Store(tmp_path / f"r{n}", pg_url))
+
+    threads = [threading.Thread(target=open_one, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(opened) == 4 and sorted(s.schema_found for s in opened)[1:] == [1, 1, 1]
+    with opened[0].db.connection() as conn:
+        conn.execute("UPDATE paperpost_schema SET version = 99")
+    for s in opened:
+        s.close()
+    with pytest.raises(StoreVersionError, match="version 99"):
+        Store(tmp_path / "newer", pg_url)

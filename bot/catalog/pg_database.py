@@ -69,8 +69,8 @@ def store_error(where: str, exc: BaseException, *, secret: str | None = None) ->
         )
     if isinstance(exc, psycopg.OperationalError) and state is None:
         return StoreWriteError(
-            f"cannot reach the PostgreSQL database {where}: {detail}. Check that the "
-            "server is up and PAPERPOST_DATABASE_URL (host, port, user, password)"
+            f"cannot reach the PostgreSQL database {where}: {detail.rstrip('?.')}; check "
+            "that the server is up and PAPERPOST_DATABASE_URL (host, port, user, password)"
         )
     return StoreWriteError(f"cannot use the PostgreSQL database {where}: {detail} ({state})")
 
