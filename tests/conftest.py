@@ -68,10 +68,15 @@ async def no_sleep(_seconds: float) -> None:
 
 @pytest.fixture
 async def core(
-    tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
 ) -> AsyncIterator[Paperpost]:
+    # A module with ``pytestmark = pytest.mark.usefixtures("database_url")`` runs its
+    # tests on both backends (tests/postgres.py); every other one on SQLite.
+    url = (
+        request.getfixturevalue("database_url") if "database_url" in request.fixturenames else None
+    )
     app = await Paperpost.open(
-        Config(data_dir=tmp_path / "data"),
+        Config(data_dir=tmp_path / "data", database_url=url),
         source=BundledSnapshot(),
         clock=clock,
         outbox_sleep=no_sleep,

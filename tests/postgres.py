@@ -147,3 +147,7 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
         return None
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+# A test that takes the ``core`` fixture runs on both backends with this mark.
+both_backends = pytest.mark.usefixtures("database_url")
