@@ -8,8 +8,12 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from paperpost.bot.catalog import db_copy
+from paperpost.bot.catalog.pg_database import masked
 from paperpost.bot.catalog.store import STORE_FILENAME, TABLES, Store
+from paperpost.bot.config import Config, ConfigError
 from tests.postgres import PASSWORD
 from tests.test_cli import paperpost
 
@@ -76,3 +80,15 @@ def test_a_wrong_password_is_one_line_naming_the_host(tmp_path: Path, pg_url: st
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "127.0.0.1" in result.stderr and "password authentication failed" in result.stderr
     assert "Not-The-Pw-9" not in result.stderr
+
+
+def test_the_database_url_is_read_checked_and_never_shown() -> None:
+    url = "postgresql://pp:S3cret-Pw@db.example.org:5432/paperpost"
+    config = Config.from_env({"PAPERPOST_DATABASE_URL": url})
+    assert config.database_url == url and "S3cret-Pw" not in repr(config)
+    assert Config.from_env({}).database_url is None  # SQLite in the data folder
+    with pytest.raises(ConfigError, match=r"^PAPERPOST_DATABASE_URL is not valid") as caught:
+        Config.from_env({"PAPERPOST_DATABASE_URL": "mysql://pp:S3cret-Pw@db/paperpost"})
+    assert "S3cret-Pw" not in str(caught.value)
+    assert masked(url) == "postgresql://pp:***@db.example.org:5432/paperpost"
+    assert "S3cret" not in masked("postgresql://db/paperpost?user=pp&password=S3cret-Pw")
