@@ -81,8 +81,9 @@ class UnindexedDays:
             conn.execute(f'CREATE TABLE IF NOT EXISTS "{TABLE}" (key TEXT PRIMARY KEY, value BLOB)')
 
     def _connect(self) -> AbstractContextManager[Connection]:
-        # A full or read-only disk is one line naming the file, as for the other tables.
-        return self._db.transaction()
+        # Each use is one statement (atomic alone). A full or read-only disk is one line
+        # naming the file, as for the other tables.
+        return self._db.connection()
 
     def new_key(self, day: date) -> str:
         return f"{day.isoformat()}/{secrets.token_hex(6)}"
