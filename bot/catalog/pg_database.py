@@ -140,6 +140,7 @@ class PgDatabase:
         try:
             self._pool.open(wait=True, timeout=POOL_TIMEOUT)
         except psycopg.Error as exc:
+            self._pool.close()
             raise self.error(exc) from None
 
     def error(self, exc: BaseException) -> StoreError:

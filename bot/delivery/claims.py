@@ -147,6 +147,8 @@ class Claims:
                 "SELECT floor, paused_since FROM claims WHERE channel = ?", (str(channel),)
             ).fetchone()
         except StoreError:  # no claims table (a read-only SQLite store): none yet
+            if self._db.dialect != "sqlite":
+                raise  # PostgreSQL creates it with the schema: this is a real failure
             row = None
         floor = date.fromisoformat(row[0]) if row and row[0] else None
         if floor is not None and (through is None or floor > through):
