@@ -6,18 +6,26 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from paperpost.bot.app import Paperpost
 from paperpost.bot.catalog import db_copy
 from paperpost.bot.catalog.pg_database import masked
 from paperpost.bot.catalog.store import STORE_FILENAME, TABLES, Store
+from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config, ConfigError
+from paperpost.bot.papers.snapshot import BundledSnapshot
+from paperpost.cli import main
+from tests.conftest import FakeClock, RecordingPlatform, no_sleep
 from tests.postgres import PASSWORD
 from tests.test_cli import paperpost
 
 TABLES_COPIED = (*TABLES, *db_copy.SQL_TABLES)
+CHANNEL = ChannelKey("slack", "T1", "C1")
+DAY = date(2026, 8, 21)
 
 
 def rows(store_file: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -28,50 +36,67 @@ def rows(store_file: Path) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
-def test_a_deployment_moves_to_postgresql_and_back_unchanged(tmp_path: Path, pg_url: str) -> None:
+def db(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``paperpost db …`` in this process (as the CLI runs it): status, stdout, stderr."""
+    code = main(["db", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+async def test_a_deployment_moves_to_postgresql_and_back_unchanged(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     old = tmp_path / "old"
-    lines = "subscribe agents\nset tz Europe/Berlin\nsave 2608.19880\npause\nresume\n"
-    assert paperpost("console", "--offline", data=old, stdin=lines).returncode == 0
-    posted = paperpost("digest", "--offline", "--channel", "console:local", "--date", "2026-08-21",
-                       data=old)  # fmt: skip
-    assert posted.returncode == 0, posted.stderr
+    core = await Paperpost.open(
+        Config(data_dir=old), source=BundledSnapshot(), clock=FakeClock(), outbox_sleep=no_sleep
+    )
+    core.register_platform(RecordingPlatform(name="slack"))
+    for line in ("subscribe agents", "set tz Europe/Berlin", "save 2608.19880", "pause", "resume"):
+        assert not (await core.handle(CHANNEL, line, user="U1")).is_error
+    await core.post_digests(day=DAY, channel=CHANNEL)
+    core.close()
     before = rows(old / STORE_FILENAME)
     before["meta"] = [r for r in before["meta"] if r[0] != "index_consistent"]
     assert before["channels"] and before["feedback"] and before["claims"] and before["ledger"]
 
-    there = paperpost("db", "copy", "--from", f"sqlite:{old}", "--to", pg_url, data=tmp_path)
-    assert there.returncode == 0, there.stderr
-    assert PASSWORD not in there.stdout + there.stderr and ":***@" in there.stdout
-    assert f"  papers: {len(before['papers'])} row(s)" in there.stdout
+    code, out, err = db(capsys, "copy", "--from", f"sqlite:{old}", "--to", pg_url)
+    assert code == 0, err
+    assert PASSWORD not in out + err and ":***@" in out
+    assert f"  papers: {len(before['papers'])} row(s)" in out
 
-    again = paperpost("db", "copy", "--from", f"sqlite:{old}", "--to", pg_url, data=tmp_path)
-    assert again.returncode == 2 and "--force" in again.stderr and PASSWORD not in again.stderr
-    forced = paperpost("db", "copy", "--from", f"sqlite:{old}", "--to", pg_url, "--force",
-                       data=tmp_path)  # fmt: skip
-    assert forced.returncode == 0, forced.stderr
+    code, out, err = db(capsys, "copy", "--from", f"sqlite:{old}", "--to", pg_url)
+    assert code == 2 and "--force" in err and PASSWORD not in out + err
+    code, out, err = db(capsys, "copy", "--from", f"sqlite:{old}", "--to", pg_url, "--force")
+    assert code == 0, err
 
     back = tmp_path / "back" / STORE_FILENAME
-    home = paperpost("db", "copy", "--from", pg_url, "--to", f"sqlite:{back}", data=tmp_path)
-    assert home.returncode == 0, home.stderr
+    code, out, err = db(capsys, "copy", "--from", pg_url, "--to", f"sqlite:{back}")
+    assert code == 0, err
     assert rows(back) == before  # every row, byte for byte (the index flag aside)
 
     # The copy on PostgreSQL serves as the old folder did: the channel and its saves.
-    listed = paperpost("console", stdin="list\nsaved\n", data=tmp_path / "replica",
-                       env={"PAPERPOST_DATABASE_URL": pg_url})  # fmt: skip
-    assert "agents" in listed.stdout and "2608.19880" in listed.stdout, listed.stderr
+    replica = await Paperpost.open(
+        Config(data_dir=tmp_path / "replica", database_url=pg_url), source=BundledSnapshot()
+    )
+    assert "agents" in (await replica.handle(CHANNEL, "list")).text
+    assert "2608.19880" in (await replica.handle(CHANNEL, "saved")).text
+    replica.close()
 
 
-def test_db_upgrade_creates_the_schema_once_and_says_so(tmp_path: Path, pg_url: str) -> None:
-    env = {"PAPERPOST_DATABASE_URL": pg_url}
-    first = paperpost("db", "upgrade", data=tmp_path, env=env)
-    assert first.returncode == 0 and "created" in first.stdout, first.stderr
-    second = paperpost("db", "upgrade", data=tmp_path, env=env)
-    assert second.returncode == 0 and "was version 1" in second.stdout
-    assert PASSWORD not in first.stdout + second.stdout
+def test_db_upgrade_creates_the_schema_once_and_says_so(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERPOST_DATABASE_URL", pg_url)
+    first = db(capsys, "upgrade")
+    assert first[0] == 0 and "created" in first[1], first[2]
+    second = db(capsys, "upgrade")
+    assert second[0] == 0 and "was version 1" in second[1]
+    assert PASSWORD not in first[1] + second[1]
     with Store(tmp_path / "any", pg_url) as store:
         assert store.schema_found == 1
-    local = paperpost("db", "upgrade", data=tmp_path / "sqlite")
-    assert local.returncode == 0 and str(tmp_path / "sqlite" / STORE_FILENAME) in local.stdout
+    monkeypatch.delenv("PAPERPOST_DATABASE_URL")
+    local = db(capsys, "upgrade", "--data-dir", str(tmp_path / "sqlite"))
+    assert local[0] == 0 and str(tmp_path / "sqlite" / STORE_FILENAME) in local[1]
 
 
 def test_a_wrong_password_is_one_line_naming_the_host(tmp_path: Path, pg_url: str) -> None:
