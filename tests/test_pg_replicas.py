@@ -43,13 +43,14 @@ async def test_replicas_share_subscriptions_votes_and_post_each_digest_once(
         assert not (await b.handle(CHANNEL, f"like {paper}", user="U1")).is_error
         assert "agents" in (await b.handle(CHANNEL, "list")).text
         assert [v.user for v in a.feedback.votes(CHANNEL)] == ["U1"]
-        await asyncio.gather(
-            a.post_digests(day=DAY, channel=CHANNEL), b.post_digests(day=DAY, channel=CHANNEL)
-        )
-        await b.post_digests(day=DAY, channel=CHANNEL)  # again, on the other replica
-        assert len(posted_a.posted) + len(posted_b.posted) == 1
-        (digest,) = posted_a.posted + posted_b.posted
-        assert digest.day == DAY and digest.papers
+        others = [ChannelKey("slack", "T1", f"C{n}") for n in range(2, 10)]
+        for channel in others:
+            a.channels.save(channel, a.channels.get(channel))
+        await asyncio.gather(a.post_digests(day=DAY), b.post_digests(day=DAY))  # a race
+        await b.post_digests(day=DAY)  # again, on the other replica
+        posted = sorted(str(d.channel) for d in posted_a.posted + posted_b.posted)
+        assert posted == sorted(str(c) for c in [CHANNEL, *others])  # each once
+        assert all(d.day == DAY and d.papers for d in posted_a.posted + posted_b.posted)
     finally:
         a.close()
         b.close()
