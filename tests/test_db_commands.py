@@ -63,6 +63,7 @@ async def test_a_deployment_moves_to_postgresql_and_back_unchanged(
     assert code == 0, err
     assert PASSWORD not in out + err and ":***@" in out
     assert f"  papers: {len(before['papers'])} row(s)" in out
+    assert f"  meta: {len(before['meta'])} row(s)" in out  # counts what the target holds
 
     code, out, err = db(capsys, "copy", "--from", f"sqlite:{old}", "--to", pg_url)
     assert code == 2 and "--force" in err and PASSWORD not in out + err

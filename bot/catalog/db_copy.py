@@ -109,7 +109,9 @@ def copy(source: Location, target: Location, *, force: bool = False) -> dict[str
                 conn.execute(f'DELETE FROM "{name}"')
                 marks = ", ".join("?" for _ in cols)
                 conn.executemany(f'INSERT INTO "{name}" ({names}) VALUES ({marks})', rows)
+                dropped = 0
                 if name == "meta":
-                    conn.execute('DELETE FROM "meta" WHERE key = ?', (_STALE_INDEX_FLAG,))
-            copied[name] = len(rows)
+                    flag = conn.execute('DELETE FROM "meta" WHERE key = ?', (_STALE_INDEX_FLAG,))
+                    dropped = flag.rowcount
+            copied[name] = len(rows) - dropped
         return copied

@@ -67,6 +67,11 @@ def store_error(where: str, exc: BaseException, *, secret: str | None = None) ->
             f"the PostgreSQL database {where} is read-only ({detail}): point "
             "PAPERPOST_DATABASE_URL at the primary server"
         )
+    if isinstance(exc, psycopg.OperationalError) and "authentication failed" in detail:
+        return StoreWriteError(
+            f"the PostgreSQL server refused the login to {where}: {detail.rstrip('.')}; "
+            "check the user and password in PAPERPOST_DATABASE_URL"
+        )
     if isinstance(exc, psycopg.OperationalError) and state is None:
         return StoreWriteError(
             f"cannot reach the PostgreSQL database {where}: {detail.rstrip('?.')}; check "
