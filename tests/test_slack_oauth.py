@@ -50,6 +50,7 @@ from tests.fakes.slack_api import (
     sign_json,
     slash_command,
 )
+from tests.postgres import both_backends
 from tests.test_cli import paperpost
 from tests.test_service_start import LoopThread, free_port, wait_for_health
 from tests.test_service_start import start as start_service
@@ -547,57 +548,50 @@ def installation(team: str, user: str, token: str) -> Installation:
     )  # fmt: skip
 
 
-async def test_installation_store_contract(data: Path):
+@both_backends
+async def test_installation_store_contract(core: Paperpost):
     # Defects caught: find/delete not keyed by team or user (one team's bot found for
     # another, a user's token given to someone else, a delete taking other teams along),
-    # a user's delete leaving no latest installation while others remain.
-    core = await Paperpost.open(Config(data_dir=data), source=BundledSnapshot())
-    try:
-        store = StoreInstallations(core.installations, Sealer(KEY))
-        await store.async_save(installation("T1", "U1", "xoxb-t1-a"))
-        await store.async_save(installation("T1", "U2", "xoxb-t1-b"))
-        await store.async_save(installation("T2", "U3", "xoxb-t2"))
+    # a user's delete leaving no latest installation while others remain; on SQLite and
+    # on PostgreSQL (the store's key-value tables).
+    store = StoreInstallations(core.installations, Sealer(KEY))
+    await store.async_save(installation("T1", "U1", "xoxb-t1-a"))
+    await store.async_save(installation("T1", "U2", "xoxb-t1-b"))
+    await store.async_save(installation("T2", "U3", "xoxb-t2"))
 
-        async def find(team: str, user: str | None = None) -> tuple[str | None, str | None]:
-            found = await store.async_find_installation(
-                enterprise_id=None, team_id=team, user_id=user
-            )
-            return (found.bot_token, found.user_token) if found else (None, None)
+    async def find(team: str, user: str | None = None) -> tuple[str | None, str | None]:
+        found = await store.async_find_installation(enterprise_id=None, team_id=team, user_id=user)
+        return (found.bot_token, found.user_token) if found else (None, None)
 
-        bot = await store.async_find_bot(enterprise_id=None, team_id="T1")
-        assert bot is not None and bot.bot_token == "xoxb-t1-b"  # the latest install's
-        assert await find("T1") == ("xoxb-t1-b", "xoxp-U2")
-        assert await find("T1", "U1") == ("xoxb-t1-a", "xoxp-U1")
-        assert await find("T1", "U9") == (None, None)
-        assert await store.async_find_bot(enterprise_id=None, team_id="T9") is None
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None and bot.bot_token == "xoxb-t1-b"  # the latest install's
+    assert await find("T1") == ("xoxb-t1-b", "xoxp-U2")
+    assert await find("T1", "U1") == ("xoxb-t1-a", "xoxp-U1")
+    assert await find("T1", "U9") == (None, None)
+    assert await store.async_find_bot(enterprise_id=None, team_id="T9") is None
 
-        await store.async_delete_installation(enterprise_id=None, team_id="T1", user_id="U2")
-        assert await find("T1", "U2") == (None, None)
-        assert await find("T1") == ("xoxb-t1-a", "xoxp-U1")  # U1's is the latest now
-        await store.async_delete_bot(enterprise_id=None, team_id="T1")
-        assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
-        await store.async_delete_all(enterprise_id=None, team_id="T1")
-        assert await find("T1") == (None, None) and await find("T1", "U1") == (None, None)
-        assert await find("T2") == ("xoxb-t2", "xoxp-U3")  # another team's kept
-        assert store.teams() == ["T2"]
-    finally:
-        core.close()
+    await store.async_delete_installation(enterprise_id=None, team_id="T1", user_id="U2")
+    assert await find("T1", "U2") == (None, None)
+    assert await find("T1") == ("xoxb-t1-a", "xoxp-U1")  # U1's is the latest now
+    await store.async_delete_bot(enterprise_id=None, team_id="T1")
+    assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
+    await store.async_delete_all(enterprise_id=None, team_id="T1")
+    assert await find("T1") == (None, None) and await find("T1", "U1") == (None, None)
+    assert await find("T2") == ("xoxb-t2", "xoxp-U3")  # another team's kept
+    assert store.teams() == ["T2"]
 
 
-async def test_oauth_states_are_used_once_and_expire(data: Path):
-    # Defect caught: a state accepted after its ten minutes, or twice.
-    core = await Paperpost.open(Config(data_dir=data), source=BundledSnapshot())
+@both_backends
+async def test_oauth_states_are_used_once_and_expire(core: Paperpost):
+    # Defect caught: a state accepted after its ten minutes, or twice (both backends).
     now = [1_000_000.0]
-    try:
-        states = StoreStates(core.installations, secret=STATE_SECRET, clock=lambda: now[0])
-        fresh, stale = await states.async_issue(), await states.async_issue()
-        assert await states.async_consume(fresh) is True
-        assert await states.async_consume(fresh) is False
-        now[0] += 601
-        assert await states.async_consume(stale) is False
-        assert list(core.store.scan("oauth_states")) == []  # used or expired: gone
-    finally:
-        core.close()
+    states = StoreStates(core.installations, secret=STATE_SECRET, clock=lambda: now[0])
+    fresh, stale = await states.async_issue(), await states.async_issue()
+    assert await states.async_consume(fresh) is True
+    assert await states.async_consume(fresh) is False
+    now[0] += 601
+    assert await states.async_consume(stale) is False
+    assert list(core.store.scan("oauth_states")) == []  # used or expired: gone
 
 
 async def test_a_store_that_cannot_write_fails_the_install_in_one_line(
