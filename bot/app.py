@@ -279,11 +279,14 @@ class Paperpost(CoreReads):
         self, *, day: date | None = None, channel: ChannelKey | None = None, dry_run: bool = False
     ) -> list[Delivery]:
         """Cron mode: post now. With ``day``, that day to every unpaused channel (or
-        ``channel``); without, each channel's digest as its schedule says."""
+        ``channel``); without, each channel's digest as its schedule says (and, for
+        all channels, the latest weekly roundup not posted yet)."""
         chosen = [(channel, self.channels.get(channel))] if channel else self.channels.all()
         if day is not None:
             keys = [key for key, settings in chosen if not settings.paused]
             return await self.planner.post_day(day, keys, dry_run=dry_run)
+        if channel is None and not dry_run:
+            await self.weekly.catch_up()  # cron's roundups too: a missed one, once
         return await self.planner.deliver_scheduled(chosen, dry_run=dry_run)
 
     def digests_for_day(self, day: date, channels: Iterable[ChannelKey]) -> list[Digest]:

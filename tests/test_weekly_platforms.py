@@ -162,7 +162,8 @@ async def test_slack_names_in_saved_and_top_team_ping_nobody(
     saved = await slash(slack, api, "saved")
     assert "saved by &lt;!everyone&gt; ada, bob (2)" in saved
     assert not SLACK_PING.search(saved) and "saved by U0ANA0001" not in saved
-    assert "🔖 2" in await slash(slack, api, "top team week")
+    top = await slash(slack, api, "top team week")
+    assert "👍 0 · 🔖 2 · by &lt;!everyone&gt; ada, bob" in top and not SLACK_PING.search(top)
     [vote, _] = core.export_channels()["feedback"]
     assert vote[3:5] == ["U0ANA0001", "<!everyone> ada"]  # export carries the name
 

@@ -276,3 +276,15 @@ class _Lines:
 
     def flush(self) -> None:
         return None
+
+
+async def test_paperpost_digest_from_cron_posts_a_due_roundup_once(
+    core: Paperpost, clock: FakeClock, recorder: RoundupRecorder
+) -> None:
+    core.register_platform(recorder)
+    await set_up_week(core, clock)
+    clock.now = datetime(2026, 8, 29, 9, 0, tzinfo=BERLIN)  # Saturday's cron run
+    await core.post_digests()
+    await core.post_digests()
+    await core.post_digests(dry_run=True)
+    assert [r.week for r in recorder.roundups] == ["2026-W35"]

@@ -101,7 +101,8 @@ class FeedbackCommands:
             who = ", ".join(shorten(name, 40) for name in tally.savers)
             counts = f"saved by {who} ({len(tally.saves)})"
         else:
-            counts = f"👍 {len(tally.likes)} · 🔖 {len(tally.saves)}"
+            voters = dict.fromkeys(shorten(v.name, 40) for v in (*tally.likes, *tally.saves))
+            counts = f"👍 {len(tally.likes)} · 🔖 {len(tally.saves)} · by {', '.join(voters)}"
         return f"{rank}. {title} {url}\n    {counts}"
 
     def _unsave(self, channel: ChannelKey, arg: str, user: str) -> Reply:
