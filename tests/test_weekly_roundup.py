@@ -158,16 +158,19 @@ async def test_a_restart_that_missed_it_posts_it_once_and_only_the_latest_week(
         await core.weekly.catch_up()
         core.close()
     assert [r.week for r in recorder.roundups] == ["2026-W35"]
-    # Down for two roundups (one vote cast meanwhile): only the latest is caught up.
-    clock.now = datetime(2026, 9, 8, 12, 0, tzinfo=BERLIN)
-    with _no_start(await open_core(data, clock, recorder)) as core:
-        await core.handle(CHANNEL, f"save {LIKED}", user="U3")
+    assert recorder.resumes == [False]  # the second start did not even look: it was done
+    # Down for two roundups (a vote cast in each week): only the latest is caught up.
+    for day in (1, 8):
+        clock.now = datetime(2026, 9, day, 12, 0, tzinfo=BERLIN)
+        with _no_start(await open_core(data, clock, recorder)) as core:
+            await core.handle(CHANNEL, f"save {LIKED}", user=f"U{day}")
     clock.now = datetime(2026, 9, 11, 17, 0, tzinfo=BERLIN)
     core = await open_core(data, clock, recorder)
     await core.weekly.catch_up()
     await core.weekly.catch_up()
     core.close()
     assert [r.week for r in recorder.roundups] == ["2026-W35", "2026-W37"]
+    assert recorder.resumes == [False, False]
 
 
 async def test_turning_it_on_does_not_post_last_weeks_roundup(
