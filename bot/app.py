@@ -252,11 +252,11 @@ class Paperpost(CoreReads):
         """Catch up now (in the background, so commands are served meanwhile), then
         retry waiting and failed digests every few minutes."""
         while True:
-            try:
-                await self.catch_up()
-                await self.weekly.catch_up()  # the latest roundup missed, once
-            except Exception:
-                log.exception("catch-up sweep failed")
+            for sweep in (self.catch_up, self.weekly.catch_up):  # digests, then a missed roundup
+                try:
+                    await sweep()
+                except Exception:
+                    log.exception("catch-up sweep failed")
             await asyncio.sleep(SWEEP_INTERVAL.total_seconds())
 
     async def run_due(self, channel: ChannelKey) -> None:

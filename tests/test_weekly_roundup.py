@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -291,3 +293,27 @@ async def test_paperpost_digest_from_cron_posts_a_due_roundup_once(
     await core.post_digests()
     await core.post_digests(dry_run=True)
     assert [r.week for r in recorder.roundups] == ["2026-W35"]
+
+
+async def test_two_digest_processes_from_cron_post_a_due_roundup_once(tmp_path: Path) -> None:
+    """Two real ``paperpost digest`` processes (the cron path) on one folder, racing."""
+    data = tmp_path / "data"
+    now = datetime.now(UTC)
+    due = now - timedelta(minutes=2)  # a roundup time just passed, on today's (UTC) weekday
+    earlier = FakeClock(due - timedelta(hours=1))  # set up an hour before it was due
+    core = await Paperpost.open(Config(data_dir=data), source=BundledSnapshot(), clock=earlier)
+    with _no_start(core):
+        await core.handle(CHANNEL, f"save {LIKED}", user="U1", name="Ada")
+        await core.handle(CHANNEL, f"set weekly {due:%a %H:%M}")
+    environ = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
+    command = [sys.executable, "-m", "paperpost.cli", "digest", "--offline", f"--data-dir={data}"]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            *command, env=environ, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    outputs = [await asyncio.wait_for(p.communicate(), 120) for p in procs]
+    printed = "".join(out.decode() for out, _err in outputs)
+    assert [p.returncode for p in procs] == [0, 0], [err.decode()[-2000:] for _, err in outputs]
+    assert printed.count("== Weekly roundup") == 1, printed
