@@ -88,6 +88,12 @@ class WeeklyLedger:
     def armed_since(self, channel: ChannelKey, value: str, now: datetime) -> datetime:
         """Since when the channel's roundup setting has been ``value``; a new or changed
         value is armed ``now``."""
+        with self._connect() as conn:  # the usual case, read only: no write lock per sweep
+            row = conn.execute(
+                "SELECT value, since FROM weekly_armed WHERE channel = ?", (str(channel),)
+            ).fetchone()
+        if row and row[0] == value:
+            return datetime.fromisoformat(row[1])
         with self._transaction() as conn:
             row = conn.execute(
                 "SELECT value, since FROM weekly_armed WHERE channel = ?", (str(channel),)
