@@ -73,10 +73,10 @@ class Paperpost(CoreReads):
         self.library = library
         self.source = source
         # Papers named by pasted links; without ``upstream``, stored papers only.
-        self.lookup = PaperLookup(library, LookupThrottle(store.path), upstream)
+        self.lookup = PaperLookup(library, LookupThrottle(store.db), upstream)
         self.channels = ChannelRegistry(store)
         self.ledger = Ledger(store)
-        self.claims = Claims(store.path)
+        self.claims = Claims(store.db)
         self.clock = clock
         self.refresher = DayRefresher(source, library, clock)
         self.origin = PapersOrigin(store)
@@ -104,9 +104,9 @@ class Paperpost(CoreReads):
             refresher=self.refresher,
             clock=clock,
         )
-        self.feedback = FeedbackStore(store.path)
+        self.feedback = FeedbackStore(store.db)
         self.weekly = WeeklyRoundups(
-            store_path=store.path, library=library, channels=self.channels, ledger=self.ledger,
+            db=store.db, library=library, channels=self.channels, ledger=self.ledger,
             claims=self.claims, feedback=self.feedback, outbox=self.outbox, clock=clock,
             on_permanent=self._pause_after_error,
         )  # fmt: skip
@@ -143,7 +143,7 @@ class Paperpost(CoreReads):
         given: a caller who picks the source (``--offline``, tests) stays off the network.
         """
         lookups = source is None if lookups is None else lookups
-        store = Store(config.data_dir)
+        store = Store(config.data_dir, config.database_url)
         library = await asyncio.to_thread(PaperLibrary, store)
         offline = isinstance(source, BundledSnapshot)
         if offline if fill_empty is None else fill_empty:

@@ -317,3 +317,31 @@ async def test_two_digest_processes_from_cron_post_a_due_roundup_once(tmp_path: 
     printed = "".join(out.decode() for out, _err in outputs)
     assert [p.returncode for p in procs] == [0, 0], [err.decode()[-2000:] for _, err in outputs]
     assert printed.count("== Weekly roundup") == 1, printed
+
+
+async def test_two_replicas_on_postgresql_post_it_once_and_forget_a_deleted_channel(
+    tmp_path: Path, pg_url: str, clock: FakeClock, recorder: RoundupRecorder
+) -> None:
+    """The weekly tables in the storage port's portable SQL, on PostgreSQL."""
+    replicas = []
+    for name in ("a", "b"):
+        config = Config(data_dir=tmp_path / name, database_url=pg_url)
+        core = await Paperpost.open(
+            config, source=BundledSnapshot(), clock=clock, outbox_sleep=no_sleep
+        )
+        core.register_platform(recorder)
+        replicas.append(core)
+    a, b = replicas
+    try:
+        await set_up_week(a, clock)
+        clock.now = FRIDAY_1600.astimezone(UTC)
+        await asyncio.gather(a.weekly.run_due(CHANNEL), b.weekly.run_due(CHANNEL))
+        await asyncio.gather(a.weekly.catch_up(), b.weekly.catch_up())
+        assert [r.week for r in recorder.roundups] == ["2026-W35"]
+        assert recorder.roundups[0].team[0].likes == 2
+        await b.forget_channel(CHANNEL)
+        assert a.feedback.votes(CHANNEL) == [] and CHANNEL not in dict(a.channel_list())
+        assert a.weekly.ledger.state(CHANNEL, "2026-W35") is None
+    finally:
+        a.close()
+        b.close()

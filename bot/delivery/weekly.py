@@ -24,6 +24,7 @@ from pathlib import Path
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from paperpost.bot.catalog.database import Database
 from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.registry import ChannelRegistry
@@ -79,7 +80,7 @@ class WeeklyRoundups:
     def __init__(
         self,
         *,
-        store_path: Path,
+        db: Database | Path,
         library: PaperLibrary,
         channels: ChannelRegistry,
         ledger: Ledger,
@@ -96,7 +97,7 @@ class WeeklyRoundups:
         self._outbox = outbox
         self._clock = clock
         self._on_permanent = on_permanent
-        self.ledger = WeeklyLedger(store_path, claims, wall=time.time)
+        self.ledger = WeeklyLedger(db, claims, wall=time.time)
         self._jobs: dict[ChannelKey, ChannelSettings] = {}
         self._scheduler: AsyncIOScheduler | None = None
         self._in_flight: set[tuple[ChannelKey, str]] = set()  # this process's, across tasks

@@ -1,7 +1,8 @@
 """The weekly roundups' ledger: one row per channel and ISO week, claimed like a digest.
 
-Any number of Paperpost processes share a data folder: before posting a roundup
-a process claims its row in one ``BEGIN IMMEDIATE`` transaction (posting →
+Any number of Paperpost processes share a store: before posting a roundup a
+process claims its row in one transaction of the storage port (SQLite's write
+lock, or a PostgreSQL advisory lock on the row's key) (posting →
 holder, lease); it renews the lease before the post and marks the row ``sent``
 after the platform accepted it. A holder that died (lease expired, or its
 process gone on this host) is taken over, and the adapter looks for the
@@ -21,14 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from paperpost.bot.catalog import sqlite_tables
+from paperpost.bot.catalog.database import Connection, Database
+from paperpost.bot.catalog.sqlite_tables import as_database
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.delivery.claims import BUSY_TIMEOUT, LEASE_SECONDS, ClaimLost, Claims
 from paperpost.bot.errors import StoreError
@@ -60,8 +61,8 @@ class RoundupClaim:
 
 
 class WeeklyLedger:
-    def __init__(self, path: Path, claims: Claims, *, wall: Callable[[], float]) -> None:
-        self._path = path
+    def __init__(self, db: Database | Path, claims: Claims, *, wall: Callable[[], float]) -> None:
+        self._db = as_database(db, timeout=BUSY_TIMEOUT)
         self._claims = claims  # for its holder id and its "is that holder alive" test
         self._wall = wall
         try:
@@ -78,11 +79,11 @@ class WeeklyLedger:
         except StoreError as exc:  # a read-only store: nothing will be posted
             log.debug("weekly tables not created: %s", exc)
 
-    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return sqlite_tables.connection(self._path, timeout=BUSY_TIMEOUT)
+    def _connect(self) -> contextlib.AbstractContextManager[Connection]:
+        return self._db.connection()
 
-    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return sqlite_tables.transaction(self._path, timeout=BUSY_TIMEOUT)
+    def _transaction(self, lock: str) -> contextlib.AbstractContextManager[Connection]:
+        return self._db.transaction(lock=f"weekly:{lock}")
 
     # -- arming ----------------------------------------------------------------
     def armed_since(self, channel: ChannelKey, value: str, now: datetime) -> datetime:
@@ -94,7 +95,7 @@ class WeeklyLedger:
             ).fetchone()
         if row and row[0] == value:
             return datetime.fromisoformat(row[1])
-        with self._transaction() as conn:
+        with self._transaction(f"armed:{channel}") as conn:
             row = conn.execute(
                 "SELECT value, since FROM weekly_armed WHERE channel = ?", (str(channel),)
             ).fetchone()
@@ -118,7 +119,7 @@ class WeeklyLedger:
 
     def claim(self, channel: ChannelKey, week: str) -> RoundupClaim:
         holder = self._claims.holder
-        with self._transaction() as conn:
+        with self._transaction(_key(channel, week)) as conn:
             row = conn.execute(
                 "SELECT state, holder, lease_until FROM weekly_roundups WHERE key = ?",
                 (_key(channel, week),),
@@ -158,7 +159,7 @@ class WeeklyLedger:
     def forget_channel(self, channel: ChannelKey) -> None:
         """The channel was deleted on its platform."""
         prefix = f"{channel}|"
-        with self._transaction() as conn:
+        with self._transaction(f"channel:{channel}") as conn:
             conn.execute(
                 "DELETE FROM weekly_roundups WHERE key >= ? AND key < ?",
                 (prefix, prefix + "\x7f"),
