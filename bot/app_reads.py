@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from paperpost.bot.catalog.library import IndexReport, PaperLibrary
+from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.handlers import paper_named
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.registry import ChannelRegistry
@@ -30,6 +31,12 @@ class CoreReads:
     feedback: FeedbackStore
     scheduler: DigestScheduler
     origin: PapersOrigin
+    store: Store
+
+    def check_database(self) -> str:
+        """Reach the store's database (``StoreError`` when it cannot); its dialect."""
+        self.store.db.ping()
+        return self.store.db.dialect
 
     def health(self) -> Health:
         latest, papers = self.library.latest_day(), self.library.paper_count()
