@@ -14,7 +14,7 @@ import shutil
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -30,16 +30,19 @@ from paperpost.adapters.slack.client import build_client
 from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
 from paperpost.adapters.slack.installations import StoreInstallations, StoreStates
 from paperpost.adapters.slack.oauth import BOT_SCOPES, TeamClients, store_installations
+from paperpost.adapters.slack.roundup import EVENT_TYPE as ROUNDUP
 from paperpost.bot.app import Paperpost
 from paperpost.bot.catalog.installations import InstallationRecords
 from paperpost.bot.catalog.sealed import Sealer
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config, ConfigError, SlackOAuth
 from paperpost.bot.delivery.outbox import Outcome
+from paperpost.bot.delivery.weekly import RoundupOutcome
 from paperpost.bot.errors import DeliveryError, StoreError, UserError
+from paperpost.bot.papers.model import Paper
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.logs import KeyValueFormatter
-from tests.conftest import no_sleep
+from tests.conftest import FakeClock, no_sleep
 from tests.fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -620,3 +623,29 @@ async def test_a_store_that_cannot_write_fails_the_install_in_one_line(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [r.getMessage().split(":")[0] for r in errors] == ["Slack", "Slack OAuth"]
     assert all(r.exc_info is None and "No space left" in r.getMessage() for r in errors)
+
+
+async def test_the_weekly_roundup_goes_out_with_the_teams_token(api: FakeSlackAPI, data: Path):
+    # Defect caught: the weekly roundup posted with the app's token-less client (or one
+    # team's) in OAuth mode, so it fails (invalid_auth) or lands with the wrong identity.
+    clock = FakeClock(datetime(2026, 8, 24, 9, 0, tzinfo=UTC))  # a Monday
+    config = oauth_config(api, data)
+    core = await Paperpost.open(
+        config, source=BundledSnapshot(), clock=clock, outbox_sleep=no_sleep
+    )
+    runtime = await start_slack(core, config, sleep=no_sleep)
+    try:
+        token = await install(Service(api, core, runtime, config), "T0ALPHA", "Alpha")
+        paper = Paper("2608.99001", "Agents that plan", "A study.", ("A",), (date(2026, 8, 26),))
+        core.library.add_day(date(2026, 8, 26), [paper])  # a featured day of that week
+        key = ChannelKey("slack", "T0ALPHA", "C0ALPHA")
+        for line in ("set tz Europe/Berlin", "set weekly fri 16:00", "like 2608.99001"):
+            await core.handle(key, line, user="U0ANA0001")
+        clock.now = datetime(2026, 8, 28, 14, 0, tzinfo=UTC)  # Friday 16:00 in Berlin
+        done = await core.weekly.run_due(key)
+        assert done is not None and done.outcome is RoundupOutcome.SENT
+        roundups = [p for p in api.posts if (p.metadata or {}).get("event_type") == ROUNDUP]
+        assert [(p.channel, p.token) for p in roundups] == [("C0ALPHA", token)]
+    finally:
+        await runtime.stop()
+        core.close()

@@ -25,6 +25,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.web.async_client import AsyncWebClient
 
 from paperpost.adapters.slack.changers import ChangerCheck
+from paperpost.adapters.slack.channel_events import ChannelEvents
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
 from paperpost.adapters.slack.installations import StoreInstallations
@@ -170,6 +171,7 @@ async def start_slack(
     changers = ChangerCheck(config.slack_changers, client)
     SlashCommands(core, client, changers=changers).register(bolt)
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
+    ChannelEvents(core).register(bolt)  # a deleted channel's votes and settings go
     Uninstalls(core, None).register(bolt)  # app_uninstalled: the team's channels paused
     platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
     core.register_platform(platform)
@@ -225,6 +227,7 @@ async def _start_oauth(
     bolt = oauth_app(core, config, client, installations)
     SlashCommands(core, client, changers=ChangerCheck(config.slack_changers, client)).register(bolt)
     LinkCards(core, client).register(bolt)
+    ChannelEvents(core).register(bolt)
     uninstalls = Uninstalls(core, installations)
     uninstalls.register(bolt)
     installations.on_saved = uninstalls.on_installed  # installed again: its channels resume
