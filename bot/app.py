@@ -36,8 +36,8 @@ from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
 from paperpost.bot.errors import UserError
 from paperpost.bot.feedback.commands import FeedbackCommands
 from paperpost.bot.feedback.export import export_votes, parse_votes
+from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.feedback.reading_list import Tally, reading_list
-from paperpost.bot.feedback.votes import FeedbackStore
 from paperpost.bot.papers.keeper import PaperKeeper
 from paperpost.bot.papers.lookup import LookupThrottle, PaperLookup
 from paperpost.bot.papers.model import Paper
@@ -73,8 +73,7 @@ class Paperpost:
         self.store = store
         self.library = library
         self.source = source
-        # Papers named by pasted links; without ``upstream``, stored papers only.
-        self.lookup = PaperLookup(library, LookupThrottle(store.path), upstream)
+        self.lookup = PaperLookup(library, LookupThrottle(store.path), upstream)  # pasted links
         self.channels = ChannelRegistry(store)
         self.ledger = Ledger(store)
         self.claims = Claims(store.path)
@@ -105,7 +104,8 @@ class Paperpost:
             refresher=self.refresher,
             clock=clock,
         )
-        self.feedback = FeedbackStore(store.path)
+        self.presses = Presses(library=library, path=store.path, clock=clock)
+        self.feedback = self.presses.votes
         self.handlers = CommandHandlers(
             library=library,
             channels=self.channels,

@@ -16,6 +16,7 @@ from paperpost.bot.channels.grammar import Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.papers.model import Paper
 
 PartGuard = Callable[[], Awaitable[None]]
@@ -60,7 +61,10 @@ class Core(Protocol):
     """What adapters need from ``bot.app.Paperpost``: commands in, replies out
     (``handle`` a typed line, or ``execute`` a command built from typed options;
     neither raises), a place to register their delivery platform, and the papers
-    pasted links name (``papers_linked``, for link cards; never raises)."""
+    pasted links name (``papers_linked``, for link cards; never raises), and the
+    votes cast with a paper's buttons or reactions (``presses``)."""
+
+    presses: Presses
 
     def register_platform(self, platform: Platform) -> None: ...
 

@@ -189,7 +189,9 @@ async def test_share_reposts_the_result_in_the_channel(
     [shared] = api.responses
     assert shared["response_type"] == "in_channel" and shared["replace_original"] is False
     assert "<@U0ANA0001> shared `/papers search agents`" in json.dumps(shared["blocks"])
-    assert all(b["type"] != "actions" for b in shared["blocks"])
+    # No Share button any more: each paper's 👍/🔖 buttons instead
+    actions = [b for b in shared["blocks"] if b["type"] == "actions"]
+    assert [b["block_id"] for b in actions] == [f"paperpost_votes:{p.id}" for p in PAPERS]
     assert core.calls == [(CHANNEL, "search agents", "U0ANA0001")]
 
 

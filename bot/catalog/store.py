@@ -34,7 +34,8 @@ from paperpost.bot.errors import StoreClosedError, StoreError
 
 STORE_FILENAME = "paperpost.sqlite"
 INDEX_FILENAME = "search-index"  # a tantivy index directory
-TABLES = ("papers", "days", "channels", "ledger", "open_deliveries", "posted", "meta", "feedback")
+TABLES = ("papers", "days", "channels", "ledger", "open_deliveries", "posted", "meta", "feedback",
+          "feedback_messages")  # fmt: skip
 
 
 def _encode(value: Any) -> str:
