@@ -20,6 +20,7 @@ from paperpost.bot.channels.plain_text import plural
 from paperpost.bot.config import Config
 from paperpost.bot.delivery.outbox import Delivery
 from paperpost.bot.errors import PaperpostError, UserError
+from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.bot.ports import Platform
 from paperpost.http_server import Readiness, build_app, serve
@@ -223,13 +224,14 @@ def _termination_signal() -> asyncio.Event:
     return stop
 
 
-async def posting_platforms(config: Config) -> list[Platform]:
-    """Platforms that post without serving slash commands (cron mode)."""
+async def posting_platforms(config: Config, presses: Presses | None = None) -> list[Platform]:
+    """Platforms that post without serving slash commands (cron mode); ``presses``
+    records the Slack parts carrying 👍/🔖 buttons, for a ``run`` to hear."""
     platforms: list[Platform] = [ConsolePlatform()]
     if config.slack_enabled:
         from paperpost.adapters.slack import slack_platform
 
-        platforms.append(slack_platform(config))
+        platforms.append(slack_platform(config, presses=presses))
     if config.discord_enabled:
         from paperpost.adapters.discord import open_discord_platform
 
@@ -252,7 +254,7 @@ async def post_digests_now(
     except UserError:
         core.close()
         raise
-    platforms = await posting_platforms(config)
+    platforms = await posting_platforms(config, core.presses)
     try:
         for platform in platforms:
             core.register_platform(platform)

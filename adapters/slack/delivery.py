@@ -21,7 +21,8 @@ from paperpost.adapters.slack.client import CALL_ERRORS, DEFAULT_MAX_WAIT, Sleep
 from paperpost.adapters.slack.pacer import PostPacer
 from paperpost.adapters.slack.render import SlackMessage, render_digest
 from paperpost.bot.delivery.digest import Digest
-from paperpost.bot.errors import DeliveryError
+from paperpost.bot.errors import DeliveryError, StoreError
+from paperpost.bot.feedback.presses import PostedMessage, Presses
 from paperpost.bot.ports import PartGuard, no_guard
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,10 @@ class SlackPlatform:
         sleep: Sleep = asyncio.sleep,
         pacer: PostPacer | None = None,
         max_wait: float = DEFAULT_MAX_WAIT,
+        presses: Presses | None = None,
     ) -> None:
         self.client = client
+        self.presses = presses  # where parts with 👍/🔖 buttons are recorded (reactions, edits)
         self._sleep = sleep
         self.pacer = pacer or PostPacer(sleep=sleep)
         self._max_wait = max_wait
@@ -77,6 +80,8 @@ class SlackPlatform:
         parts = render_digest(digest)
         channel = digest.channel.channel
         posted = await self._posted_parts(channel, digest, parts) if resume else {}
+        for i, ts in posted.items():  # found again: recorded now if a kill came first
+            await self._remember(digest, parts, i, ts)
         for attempt in range(RECOVERIES + 1):
             try:
                 await self._post_missing(channel, digest, parts, posted, before_part)
@@ -126,6 +131,19 @@ class SlackPlatform:
                         raise error from exc
                     await self._sleep(wait)
             posted[i] = response["ts"]
+            await self._remember(digest, parts, i, response["ts"])
+
+    async def _remember(self, digest: Digest, parts: list[SlackMessage], i: int, ts: str) -> None:
+        """Record a part with buttons: its papers for reactions, its metadata for edits."""
+        if self.presses is None or not parts[i].papers:
+            return
+        record = PostedMessage(
+            digest.channel, parts[i].papers, digest_metadata(digest, i, len(parts))
+        )
+        try:
+            await self.presses.remember(digest.channel, ts, record)
+        except StoreError as exc:  # the post stands; only reactions on it go unheard
+            log.warning("could not record %s part %d: %s", digest.marker, i + 1, exc)
 
     async def _posted_parts(
         self, channel: str, digest: Digest, parts: list[SlackMessage]

@@ -24,6 +24,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
+from paperpost.adapters.slack.buttons import SlackButtons
 from paperpost.adapters.slack.changers import ChangerCheck
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
@@ -39,6 +40,7 @@ from paperpost.adapters.slack.server import (
 from paperpost.adapters.slack.slash_commands import SlashCommands
 from paperpost.bot.config import Config
 from paperpost.bot.errors import UserError
+from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.ports import Core
 
 log = logging.getLogger(__name__)
@@ -66,10 +68,13 @@ class SlackRuntime:
     workspace: str = ""  # auth.test's team name, for the "ready" log line
     bot_user: str = ""
     web_app: web.Application | None = None
+    buttons: SlackButtons | None = None  # 👍/🔖: its ``edits`` coalesce message updates
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _socket: AsyncSocketModeHandler | None = field(default=None, repr=False)
 
     async def stop(self) -> None:
+        if self.buttons is not None:
+            await self.buttons.stop()  # pending count edits: the votes are stored already
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -88,9 +93,13 @@ def _pacer(config: Config, sleep: Sleep) -> PostPacer:
     return PostPacer(config.slack_posts_per_second, sleep=sleep)
 
 
-def slack_platform(config: Config, *, sleep: Sleep = asyncio.sleep) -> SlackPlatform:
-    """Digest posting only, no slash commands: for ``paperpost digest``."""
-    return SlackPlatform(_client(config, sleep), sleep=sleep, pacer=_pacer(config, sleep))
+def slack_platform(
+    config: Config, *, sleep: Sleep = asyncio.sleep, presses: Presses | None = None
+) -> SlackPlatform:
+    """Digest posting only, no slash commands: for ``paperpost digest`` (``presses``:
+    the core's, so the parts' buttons and reactions are known to ``paperpost run``)."""
+    client = _client(config, sleep)
+    return SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep), presses=presses)
 
 
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
@@ -152,7 +161,9 @@ async def start_slack(
     changers = ChangerCheck(config.slack_changers, client)
     SlashCommands(core, client, changers=changers).register(bolt)
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
-    platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
+    buttons = SlackButtons(core.presses, client)  # 👍/🔖 presses and reactions
+    buttons.register(bolt)
+    platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses)
     core.register_platform(platform)
 
     if config.slack_app_token:
@@ -164,12 +175,20 @@ async def start_slack(
             raise
         log.debug("Slack: connected in Socket Mode")
         return SlackRuntime(
-            "socket", bolt, platform, _socket=handler, workspace=workspace, bot_user=bot_user
+            "socket",
+            bolt,
+            platform,
+            _socket=handler,
+            workspace=workspace,
+            bot_user=bot_user,
+            buttons=buttons,
         )
 
     if late is not None:
         late.bolt = bolt
-        return SlackRuntime("http", bolt, platform, workspace=workspace, bot_user=bot_user)
+        return SlackRuntime(
+            "http", bolt, platform, workspace=workspace, bot_user=bot_user, buttons=buttons
+        )
 
     if web_app is None:
         web_app = web.Application(client_max_size=MAX_BODY)
@@ -187,4 +206,5 @@ async def start_slack(
         _runner=runner,
         workspace=workspace,
         bot_user=bot_user,
+        buttons=buttons,
     )

@@ -69,6 +69,15 @@ class EditCoalescer(Generic[K]):
                 return
 
     async def drain(self) -> None:
-        """Wait for every pending edit (tests, shutdown)."""
+        """Wait for every pending edit (tests, the benchmark)."""
         while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def aclose(self, timeout: float = 2.0) -> None:
+        """At shutdown: finish the edits due within ``timeout``, drop the rest."""
+        try:
+            await asyncio.wait_for(self.drain(), timeout)
+        except TimeoutError:
+            for task in list(self._tasks.values()):
+                task.cancel()
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)

@@ -27,7 +27,7 @@ from paperpost.bot.catalog import sqlite_tables
 from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.feedback.votes import MAX_NAME, SEP, FeedbackStore, Kind, Vote
-from paperpost.bot.papers.model import ARXIV_ID_RE
+from paperpost.bot.papers.model import ARXIV_ID_RE, Paper
 
 TABLE = "feedback_messages"
 MAX_ID = 40  # arXiv ids are shorter: anything longer is not one
@@ -122,6 +122,12 @@ class Presses:
         vote = Vote(channel, paper_id, kind, user, user[:MAX_NAME], self._clock())
         return self.votes.cast(vote)
 
+    async def paper(self, paper_id: str) -> Paper | None:
+        """The stored paper (a link card's, re-rendered with its counts)."""
+        if valid_paper_id(paper_id) is None:
+            return None
+        return await asyncio.to_thread(self._library.get, paper_id)
+
     async def counts(self, channel: ChannelKey, paper_ids: Iterable[str]) -> dict[str, Counts]:
         """Each paper's 👍 and 🔖 in ``channel``."""
         wanted = set(paper_ids)
@@ -166,4 +172,3 @@ class Presses:
 
     def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return sqlite_tables.connection(self._path)
-
