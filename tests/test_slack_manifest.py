@@ -28,3 +28,12 @@ def test_manifest_asks_for_link_cards() -> None:
     assert re.search(r"unfurl_domains:\n\s+- arxiv\.org\n\s+- huggingface\.co", text)
     assert re.search(r"bot_events:\n\s+- link_shared", text)
     assert {"      - links:read", "      - links:write"} <= set(active_lines())
+
+
+def test_manifest_asks_for_feedback_buttons_and_reactions() -> None:
+    """Without interactivity no press arrives; without the scope and the events, no
+    reaction does (defect caught: buttons and reactions built, the app never told)."""
+    lines = set(active_lines())
+    assert "    is_enabled: true" in lines
+    assert "      - reactions:read" in lines
+    assert {"      - reaction_added", "      - reaction_removed"} <= lines
