@@ -235,7 +235,7 @@ async def posting_platforms(config: Config, presses: Presses | None = None) -> l
     if config.discord_enabled:
         from paperpost.adapters.discord import open_discord_platform
 
-        platforms.append(await open_discord_platform(config))
+        platforms.append(await open_discord_platform(config, presses))
     return platforms
 
 
