@@ -470,8 +470,10 @@ class FakeDiscord:
         if m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/([^/]+))?", path):
             return self._webhook(method, m[2], m[3], body)
         if m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path):
-            return self._edit_message(int(m[1]), m[2], body) if method == "PATCH" else _error(
-                404, 0, f"fake has no route {method} {path}"
+            return (
+                self._edit_message(int(m[1]), m[2], body)
+                if method == "PATCH"
+                else _error(404, 0, f"fake has no route {method} {path}")
             )
         if m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path):
             return self._thread(int(m[1]), int(m[2]), body)
