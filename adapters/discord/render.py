@@ -249,8 +249,11 @@ def _chunks(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def render_reply(reply: Reply, *, code_block: bool = False) -> list[OutgoingMessage]:
-    """A command's reply as one or more messages (text first, then paper cards)."""
+def render_reply(
+    reply: Reply, *, code_block: bool = False, cards_per_message: int = EMBEDS_PER_MESSAGE
+) -> list[OutgoingMessage]:
+    """A command's reply as one or more messages (text first, then paper cards,
+    ``cards_per_message`` at most a message: 5 when each gets a row of buttons)."""
     if code_block:  # usage text is column-aligned; only its backticks need neutralising
         body = discord.utils.escape_mentions(reply.text.replace("```", "`\u200b``"))
         texts = [f"```\n{chunk}\n```" for chunk in _chunks(body, CONTENT_MAX - 8)]
@@ -261,7 +264,7 @@ def render_reply(reply: Reply, *, code_block: bool = False) -> list[OutgoingMess
     messages = [OutgoingMessage(content=t) for t in texts if t.strip()]
     cards = [paper_embed(p, rank=i, summary_chars=REPLY_SUMMARY_CHARS)
              for i, p in enumerate(reply.papers, 1)]  # fmt: skip
-    for index, embeds in enumerate(pack(cards)):
+    for index, embeds in enumerate(pack(cards, per_message=cards_per_message)):
         if index == 0 and messages:
             messages[-1].embeds = embeds
         else:
