@@ -25,6 +25,7 @@ from paperpost.bot.config import Config
 from paperpost.bot.delivery.digest import Digest, DigestEntry
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.fakes.slack_api import (
+    APP_TOKEN,
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlackAPI,
@@ -34,6 +35,7 @@ from tests.fakes.slack_api import (
     sign_json,
     vote_click,
 )
+from tests.fakes.slack_socket import FakeSocketServer
 
 DAY = date(2026, 8, 21)  # the bundled snapshot's last day
 CHANNEL = ChannelKey("slack", "T0TEST", "C0DIGEST1")
@@ -231,3 +233,30 @@ async def test_forged_and_unknown_presses_change_nothing(
     await press(slack, message, "../../etc")
     await asyncio.sleep(0.2)
     assert core.feedback.votes(CHANNEL) == [] and api.updates == []
+
+
+async def test_a_press_in_socket_mode_is_acked_and_counted(
+    api: FakeSlackAPI, core: Paperpost, tmp_path: Path
+) -> None:
+    # Defect caught: presses wired for HTTP mode only (Socket Mode envelopes unanswered).
+    async with FakeSocketServer() as sock:
+        sock.attach(api)
+        config = Config(
+            data_dir=tmp_path / "data",
+            slack_bot_token=BOT_TOKEN,
+            slack_app_token=APP_TOKEN,
+            slack_api_url=api.url,
+        )
+        runtime = await start_slack(core, config)
+        try:
+            await sock.connected()
+            await post_digest(core, "set top 1")
+            [message] = digest_messages(api)
+            paper = papers_in(message["blocks"])[0]
+            envelope = await sock.send_envelope("interactive", vote_click(message, paper))
+            assert (await sock.ack(envelope))["envelope_id"] == envelope
+            await api.wait_for(lambda: api.updates)
+            assert [(v.paper_id, v.kind) for v in core.feedback.votes(CHANNEL)] == [(paper, "like")]
+            assert digest_messages(api)[0]["metadata"] == message["metadata"]
+        finally:
+            await runtime.stop()
