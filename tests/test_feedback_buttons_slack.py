@@ -214,6 +214,11 @@ async def test_reactions_on_a_thread_reply_count_like_the_buttons(
         (paper, "like", "U0BOB0002"),
         (paper, "save", "U0ANA0001"),
     ]
+    await buttons(slack).edits.drain()
+    [edited] = [m for m in digest_messages(api) if m["ts"] == replies[0]["ts"]]
+    assert labels(edited, paper) == ["👍 Useful · 1", "🔖 Save · 1"]  # read back, relabelled
+    assert edited["metadata"] == replies[0]["metadata"]
+    assert {u["ts"] for u in api.updates} == {replies[0]["ts"]}
     await react(slack, replies[0]["ts"], name="bookmark", added=False)
     await eventually(lambda: len(core.feedback.votes(CHANNEL)) == 1)
     assert [v.kind for v in core.feedback.votes(CHANNEL)] == ["like"]

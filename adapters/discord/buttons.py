@@ -99,6 +99,8 @@ def buttons_papers(message: discord.Message | None) -> list[str]:
 
 
 def _where(guild_id: int | None, channel_id: int | None) -> ChannelKey | None:
+    if guild_id is None or channel_id is None:
+        return None  # a direct message: no channel's votes
     try:
         return ChannelKey.parse(f"discord:{guild_id}:{channel_id}")
     except CommandError:

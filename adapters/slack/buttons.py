@@ -11,8 +11,10 @@ A link card's counts go back through ``chat.unfurl``.
 
 In threads mode each paper's reply carries one paper: a 👍 (``+1``) or 🔖
 (``bookmark``) reaction on it casts the same vote (``reaction_added``), and
-taking the reaction off takes it back. Anything else (another emoji, a message
-Paperpost did not record, a malformed payload) is ignored with a debug line.
+taking the reaction off takes it back; the message, read back at edit time
+(``conversations.replies``), then shows the counts like after a press.
+Anything else (another emoji, a message Paperpost did not record, a
+malformed payload) is ignored with a debug line.
 Bolt acknowledges events itself; Socket Mode and HTTP mode both arrive here.
 """
 
@@ -151,6 +153,11 @@ class SlackButtons:
     async def _edit_message(self, key: EditKey, pending: _Pending) -> None:
         channel_id, ts, _ = key
         recorded = await self.presses.message(pending.channel, ts)
+        if not pending.blocks and recorded is not None:  # a reaction: read the message
+            pending = await self._read(channel_id, ts, pending)
+        if not papers_in(pending.blocks):
+            log.debug("message %s %s shows no buttons: not edited", channel_id, ts)
+            return
         metadata = recorded.metadata if recorded else pending.metadata
         if metadata is None and has_digest_buttons(pending.blocks):
             # Edited without its metadata, a digest part could be posted again after a crash.
@@ -164,6 +171,22 @@ class SlackButtons:
             blocks=with_counts(pending.blocks, counts),
             metadata=metadata,
         )
+
+    async def _read(self, channel_id: str, ts: str, pending: _Pending) -> _Pending:
+        """The message as it is now (its blocks, text, metadata), from its thread."""
+        page = await self.client.conversations_replies(
+            channel=channel_id, ts=ts, include_all_metadata=True, limit=200
+        )
+        for message in page.get("messages") or []:
+            if isinstance(message, dict) and message.get("ts") == ts:
+                blocks, meta = message.get("blocks"), message.get("metadata")
+                return _Pending(
+                    pending.channel,
+                    blocks if isinstance(blocks, list) else [],
+                    _str(message.get("text")) or "Paperpost",
+                    meta if isinstance(meta, dict) else None,
+                )
+        return pending
 
     async def _edit_card(self, key: EditKey, pending: _Pending) -> None:
         channel_id, ts, url = key
@@ -196,5 +219,9 @@ class SlackButtons:
                 log.debug("reaction on a message without one recorded paper ignored")
                 return
             await self.presses.set_vote(recorded.channel, recorded.papers[0], kind, user, cast=cast)
+            key = (_str(item.get("channel")), _str(item.get("ts")), "")
+            if key not in self._latest:  # a press's blocks are as good; else read at edit time
+                self._latest[key] = _Pending(recorded.channel, [], "", None)
+            self.edits.request(key)
         except Exception:
             log.exception("reaction failed")

@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
+PRUNE_AT = 1_000  # messages remembered before the old ones are forgotten
 
 
 class EditCoalescer(Generic[K]):
@@ -46,6 +47,9 @@ class EditCoalescer(Generic[K]):
         if key in self._tasks:
             self._again.add(key)
             return
+        if len(self._last) > PRUNE_AT:  # forget the spacing of messages edited long ago
+            cutoff = self._clock() - self._per_message
+            self._last = {k: t for k, t in self._last.items() if t > cutoff}
         task = asyncio.create_task(self._run(key))
         self._tasks[key] = task
         task.add_done_callback(lambda _t: self._tasks.pop(key, None))
