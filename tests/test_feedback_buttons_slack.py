@@ -24,6 +24,7 @@ from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config
 from paperpost.bot.delivery.digest import Digest, DigestEntry
 from paperpost.bot.papers.snapshot import BundledSnapshot
+from paperpost.service import posting_platforms
 from tests.fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -265,3 +266,24 @@ async def test_a_press_in_socket_mode_is_acked_and_counted(
             assert digest_messages(api)[0]["metadata"] == message["metadata"]
         finally:
             await runtime.stop()
+
+
+async def test_parts_posted_by_the_cron_command_are_recorded_for_reactions(
+    api: FakeSlackAPI, core: Paperpost, tmp_path: Path
+) -> None:
+    # Defect caught: `paperpost digest` (cron) posting parts nobody recorded, so reactions
+    # on them were ignored by `paperpost run` and edits could not restore their metadata.
+    config = Config(data_dir=tmp_path / "data", slack_bot_token=BOT_TOKEN, slack_api_url=api.url)
+    platforms = await posting_platforms(config, core.presses)
+    for platform in platforms:
+        core.register_platform(platform)
+    try:
+        await post_digest(core, "set top 2", "set threads on")
+    finally:
+        for platform in platforms:
+            await platform.aclose()
+    replies = [m for m in digest_messages(api) if m.get("thread_ts", m["ts"]) != m["ts"]]
+    for reply in replies:
+        recorded = await core.presses.message(CHANNEL, reply["ts"])
+        assert recorded is not None and recorded.papers == tuple(papers_in(reply["blocks"]))
+        assert recorded.metadata == reply["metadata"]
