@@ -49,6 +49,7 @@ class FakeCore:
         self.calls: list[tuple[ChannelKey, str, str | None]] = []
         self.platforms: list[Any] = []
         self.answer = answer or self.default
+        self.presses: Any = None  # no 👍/🔖 presses in these tests
 
     @staticmethod
     def default(text: str) -> Reply:
