@@ -11,7 +11,10 @@ Gateway (``/gateway``, JSON text frames)
     fake.invoke("papers", "search", {"query": "x"})`` sends an INTERACTION_CREATE
     for a slash (sub)command and returns its interaction id; ``await
     fake.invoke_on_message("Show paper", message)`` does the same for a message
-    context-menu command (type 3) on ``message`` (e.g. from ``post_as_user``).
+    context-menu command (type 3) on ``message`` (e.g. from ``post_as_user``);
+    ``await fake.press(message, custom_id)`` a button press (a component
+    interaction) and ``await fake.react(channel_id, message_id, "👍")`` a
+    MESSAGE_REACTION_ADD (``added=False``: _REMOVE).
 
 REST (under ``/api/v10``)
     ``GET /users/@me``, ``GET /oauth2/applications/@me``, ``PUT`` global and
@@ -20,7 +23,8 @@ REST (under ``/api/v10``)
     ``POST|GET /channels/{id}/messages`` (GET honours ``limit``, 1 to 100,
     default 50, and ``before``/``after``, newest first), ``POST
     /channels/{id}/messages/{mid}/threads`` (thread id = message id; 400/160004
-    when it exists). Unknown channels answer 404/10003.
+    when it exists), ``PATCH /channels/{id}/messages/{mid}`` (only the fields sent
+    change; recorded in ``fake.edits``). Unknown channels answer 404/10003.
 
 What it refuses, as Discord does (``message_problems``)
     400/50035 "Invalid Form Body" with Discord's per-field ``errors`` (a nonce

@@ -13,7 +13,11 @@ as slack_sdk sends ``chat.postMessage`` as JSON and most methods form-encoded)
     (``api.usergroups``: id → member ids; unknown: ``no_such_subteam``),
     ``chat.unfurl`` (recorded in ``api.unfurls``; needs ``links:write``, a target
     of ``channel`` + ``ts`` or ``unfurl_id`` + ``source``, and an ``unfurls``
-    object of URL → ``{"blocks": …}`` passing ``block_kit_problems``). Unknown
+    object of URL → ``{"blocks": …}`` passing ``block_kit_problems``),
+    ``chat.update`` (recorded in ``api.updates``; the bot's own messages only;
+    the message's metadata becomes the ``metadata`` sent, or none: an edit must
+    carry it on). ``vote_click`` and ``reaction`` build the ``block_actions`` and
+    ``reaction_added``/``_removed`` payloads of a 👍/🔖 press or reaction. Unknown
     methods answer ``{"ok": false, "error": "unknown_method"}``. A wrong bot
     token answers ``invalid_auth``.
 
