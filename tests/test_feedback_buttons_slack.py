@@ -32,6 +32,7 @@ from tests.fakes.slack_api import (
     FakeSlackAPI,
     action_body,
     reaction,
+    share_click,
     sign,
     sign_json,
     vote_click,
@@ -287,3 +288,24 @@ async def test_parts_posted_by_the_cron_command_are_recorded_for_reactions(
         recorded = await core.presses.message(CHANNEL, reply["ts"])
         assert recorded is not None and recorded.papers == tuple(papers_in(reply["blocks"]))
         assert recorded.metadata == reply["metadata"]
+
+
+async def test_a_press_on_a_shared_result_relabels_it_through_the_response_url(
+    slack: SlackRuntime, api: FakeSlackAPI, core: Paperpost
+) -> None:
+    # Defect caught: a shared result (posted through a response_url, not in the channel's
+    # history as the bot's message) edited with chat.update, which cannot reach it.
+    paper = core.library.papers_on(DAY)[0].id
+    share = share_click(f"show {paper}", response_url=api.response_url("share"))
+    body = action_body(share)
+    assert await send(slack, body, sign(body)) == 200
+    await api.wait_for(lambda: api.responses)
+    shared = {"ts": "1700000300.000100", "blocks": api.responses[0]["blocks"], "text": "x"}
+    click = vote_click(shared, paper, action="paperpost_save")
+    click["response_url"] = api.response_url("vote")
+    body = action_body(click)
+    assert await send(slack, body, sign(body)) == 200
+    await api.wait_for(lambda: any(r["key"] == "vote" for r in api.responses))
+    [edit] = [r for r in api.responses if r["key"] == "vote"]
+    assert edit["replace_original"] is True and api.updates == []
+    assert labels(edit, paper) == ["👍 Useful", "🔖 Save · 1"]

@@ -4,9 +4,11 @@ A press is acknowledged first (Slack gives 3 s), then toggles the presser's
 vote, then asks for the message to be edited with the new counts. Edits are
 coalesced (``EditCoalescer``: one per message per second at most, all of them
 within ``chat.update``'s Tier 3 rate), and re-send the blocks Slack gave with
-the press, only the buttons relabelled. A digest part's edit carries its
-message metadata (recorded when it was posted), which crash recovery finds
-parts by; a digest part whose metadata is unknown is not edited at all.
+the press, only the buttons relabelled (``chat.update``; a shared result,
+which a response_url posted, through the press's own response_url). A digest
+part's edit carries its message metadata (recorded when it was posted), which
+crash recovery finds parts by; a digest part whose metadata is unknown is not
+edited at all.
 A link card's counts go back through ``chat.unfurl``.
 
 In threads mode each paper's reply carries one paper: a 👍 (``+1``) or 🔖
@@ -27,6 +29,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from paperpost.adapters.slack.link_cards import unfurl_for
 from paperpost.adapters.slack.vote_blocks import (
@@ -59,6 +62,7 @@ class _Pending:
     blocks: list[Any]
     text: str
     metadata: dict[str, Any] | None  # as the payload gave it, when it did
+    response_url: str = ""  # the press's own: edits a shared result (5 uses in 30 min)
 
 
 def _str(value: Any) -> str:
@@ -134,6 +138,7 @@ class SlackButtons:
             blocks if isinstance(blocks, list) else [],
             _str(message.get("text")) or "Paperpost",
             meta if isinstance(meta, dict) else None,
+            _str(body.get("response_url")),
         )
         self.edits.request((channel_id, ts, url))
 
@@ -164,6 +169,16 @@ class SlackButtons:
             log.debug("digest message %s %s not recorded: counts not shown", channel_id, ts)
             return
         counts = await self.presses.counts(pending.channel, papers_in(pending.blocks))
+        if recorded is None and metadata is None and pending.response_url:
+            # A shared result: posted through a response_url, edited through one.
+            answer = await AsyncWebhookClient(pending.response_url).send(
+                replace_original=True,
+                text=pending.text,
+                blocks=with_counts(pending.blocks, counts),
+            )
+            if answer.status_code != 200:
+                log.warning("response_url edit in %s refused: %s", channel_id, answer.status_code)
+            return
         await self.client.chat_update(
             channel=channel_id,
             ts=ts,
