@@ -73,10 +73,10 @@ class Paperpost:
         self.store = store
         self.library = library
         self.source = source
-        self.lookup = PaperLookup(library, LookupThrottle(store.path), upstream)  # pasted links
+        self.lookup = PaperLookup(library, LookupThrottle(store.db), upstream)  # pasted links
         self.channels = ChannelRegistry(store)
         self.ledger = Ledger(store)
-        self.claims = Claims(store.path)
+        self.claims = Claims(store.db)
         self.clock = clock
         self.refresher = DayRefresher(source, library, clock)
         self.origin = PapersOrigin(store)
@@ -104,7 +104,7 @@ class Paperpost:
             refresher=self.refresher,
             clock=clock,
         )
-        self.presses = Presses(library=library, path=store.path, clock=clock)
+        self.presses = Presses(library=library, db=store.db, clock=clock)
         self.feedback = self.presses.votes
         self.handlers = CommandHandlers(
             library=library,
@@ -139,7 +139,7 @@ class Paperpost:
         given: a caller who picks the source (``--offline``, tests) stays off the network.
         """
         lookups = source is None if lookups is None else lookups
-        store = Store(config.data_dir)
+        store = Store(config.data_dir, config.database_url)
         library = await asyncio.to_thread(PaperLibrary, store)
         offline = isinstance(source, BundledSnapshot)
         if offline if fill_empty is None else fill_empty:

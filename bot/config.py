@@ -67,6 +67,13 @@ def _backfill_days(text: str) -> int:
     return int(text)
 
 
+def _database_url(text: str) -> str:
+    # Only PostgreSQL: the default SQLite store needs no URL (it lives in the data folder).
+    if not text.startswith(("postgresql://", "postgres://")):
+        raise ValueError
+    return text
+
+
 def _log_format(text: str) -> LogFormat:
     value = text.lower()
     if value == "json":
@@ -129,6 +136,8 @@ class Config:
     discord_guild_id: int | None = None
     log_format: LogFormat = "text"
     backfill_days: int = BACKFILL_DAYS
+    # None: the SQLite store in data_dir. Carries a password: never in repr or logs.
+    database_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -184,6 +193,13 @@ class Config:
                 BACKFILL_DAYS,
                 f"a whole number of days from 0 to {MAX_BACKFILL_DAYS}, e.g. 30",
             ),
+            database_url=_parsed_secret(
+                get("PAPERPOST_DATABASE_URL"),
+                _database_url,
+                "PAPERPOST_DATABASE_URL",
+                "a postgresql://USER:PASSWORD@HOST:PORT/DATABASE URL (unset: SQLite in "
+                "PAPERPOST_DATA_DIR)",
+            ),
         )
 
     @property
@@ -193,3 +209,15 @@ class Config:
     @property
     def discord_enabled(self) -> bool:
         return self.discord_bot_token is not None
+
+
+def _parsed_secret(
+    text: str | None, parse: Callable[[str], T], name: str, expects: str
+) -> T | None:
+    """Like ``parsed`` for a value holding a secret: the error never repeats it."""
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ValueError:
+        raise ConfigError(f"{name} is not valid: expected {expects}") from None

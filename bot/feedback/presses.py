@@ -14,17 +14,16 @@ their paper id, so a press on an unrecorded message still counts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from paperpost.bot.catalog import sqlite_tables
+from paperpost.bot.catalog.database import Database
 from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.sqlite_tables import as_database
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.feedback.votes import MAX_NAME, SEP, FeedbackStore, Kind, Vote
 from paperpost.bot.papers.model import ARXIV_ID_RE, Paper
@@ -80,12 +79,12 @@ class Presses:
         self,
         *,
         library: PaperLibrary,
-        path: Path,
+        db: Database | Path,
         clock: Callable[[], datetime],
     ) -> None:
-        self.votes = FeedbackStore(path)
+        self._db = as_database(db)
+        self.votes = FeedbackStore(self._db)
         self._library = library
-        self._path = path
         self._clock = clock
 
     async def press(
@@ -149,7 +148,7 @@ class Presses:
         await asyncio.to_thread(self._remember, message_key(where, message_id), row)
 
     def _remember(self, key: str, message: PostedMessage) -> None:
-        with sqlite_tables.transaction(self._path) as conn:
+        with self._db.transaction(lock=f"posted:{key}") as conn:
             conn.execute(
                 f'INSERT INTO "{TABLE}" (key, value) VALUES (?, ?) '
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -161,7 +160,7 @@ class Presses:
         return await asyncio.to_thread(self._message, message_key(where, message_id))
 
     def _message(self, key: str) -> PostedMessage | None:
-        with self._connect() as conn:
+        with self._db.connection() as conn:
             row = conn.execute(f'SELECT value FROM "{TABLE}" WHERE key = ?', (key,)).fetchone()
         if row is None:
             return None
@@ -169,6 +168,3 @@ class Presses:
             return PostedMessage.from_json(row[0])
         except (ValueError, KeyError, TypeError):
             return None  # a row this version cannot read is as good as unknown
-
-    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return sqlite_tables.connection(self._path)
