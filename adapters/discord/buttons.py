@@ -162,10 +162,17 @@ class DiscordVotes:
         self.edits.request(key)
 
     async def _edit(self, key: EditKey) -> None:
-        channel, papers = self._latest[key]
-        counts = await self.presses.counts(channel, papers)
-        partial = self.client.get_partial_messageable(key[0]).get_partial_message(key[1])
-        await partial.edit(view=vote_view(papers, counts))  # components only
+        latest = self._latest.get(key)
+        if latest is None:
+            return
+        try:
+            channel, papers = latest
+            counts = await self.presses.counts(channel, papers)
+            partial = self.client.get_partial_messageable(key[0]).get_partial_message(key[1])
+            await partial.edit(view=vote_view(papers, counts))  # components only
+        finally:
+            if self._latest.get(key) is latest:  # a newer press keeps its own
+                del self._latest[key]
 
     async def on_reaction(self, payload: discord.RawReactionActionEvent, *, cast: bool) -> None:
         try:
