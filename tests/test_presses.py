@@ -4,10 +4,13 @@ record of messages posted with buttons."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.feedback.presses import Counts, PostedMessage
 from paperpost.bot.feedback.votes import Kind
+from tests.conftest import FakeClock
 from tests.postgres import both_backends
 
 pytestmark = both_backends
@@ -49,3 +52,13 @@ async def test_posted_messages_are_recorded_and_found(core: Paperpost) -> None:
     assert await core.presses.message(where, "42") == PostedMessage(CHANNEL, ("2608.19881",))
     assert await core.presses.message(where, "43") is None
     assert await core.presses.message(CHANNEL, "42") is None
+
+
+async def test_records_older_than_90_days_are_forgotten(core: Paperpost, clock: FakeClock) -> None:
+    # Defect caught: a record of every message ever posted with buttons, kept for ever.
+    where = ChannelKey("slack", "T0TEST", "C0DIGEST1")
+    await core.presses.remember(where, "1.1", PostedMessage(CHANNEL, ("2608.19880",), META))
+    clock.now += timedelta(days=91)
+    await core.presses.remember(where, "2.2", PostedMessage(CHANNEL, ("2608.19881",), META))
+    assert await core.presses.message(where, "1.1") is None
+    assert await core.presses.message(where, "2.2") is not None

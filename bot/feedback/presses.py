@@ -8,7 +8,8 @@ The ``feedback_messages`` table maps each message Paperpost posted with buttons
 id) to the channel whose votes it counts, the papers on it and the Slack
 message metadata an edit must carry on (crash recovery finds digest parts by
 it). Reactions are counted only on messages found there; buttons also carry
-their paper id, so a press on an unrecorded message still counts.
+their paper id, so a press on an unrecorded message still counts. Records are
+kept ``KEEP`` (90 days): each process forgets older ones once a day.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from paperpost.bot.papers.model import ARXIV_ID_RE, Paper
 TABLE = "feedback_messages"
 MAX_ID = 40  # arXiv ids are shorter: anything longer is not one
 MAX_PAPERS = 25  # papers recorded for one message (Discord: 5 rows, Slack: fewer)
+KEEP = timedelta(days=90)  # a message's record outlives its reactions this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +49,11 @@ class PostedMessage:
     papers: tuple[str, ...]
     metadata: dict[str, Any] | None = None  # Slack message metadata, to keep on edits
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {"channel": str(self.channel), "papers": list(self.papers), "metadata": self.metadata}
-        )
+    def to_json(self, *, on: date) -> str:
+        return json.dumps({
+            "channel": str(self.channel), "papers": list(self.papers),
+            "metadata": self.metadata, "on": on.isoformat(),
+        })  # fmt: skip
 
     @classmethod
     def from_json(cls, blob: str | bytes) -> PostedMessage:
@@ -86,6 +89,7 @@ class Presses:
         self.votes = FeedbackStore(self._db)
         self._library = library
         self._clock = clock
+        self._pruned: date | None = None  # the day this process last forgot old records
 
     async def press(
         self, channel: ChannelKey, paper_id: str, kind: Kind, user: str, name: str | None = None
@@ -148,12 +152,28 @@ class Presses:
         await asyncio.to_thread(self._remember, message_key(where, message_id), row)
 
     def _remember(self, key: str, message: PostedMessage) -> None:
+        today = self._clock().date()
         with self._db.transaction(lock=f"posted:{key}") as conn:
             conn.execute(
                 f'INSERT INTO "{TABLE}" (key, value) VALUES (?, ?) '
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, message.to_json()),
+                (key, message.to_json(on=today)),
             )
+        if self._pruned != today:  # once a day: the table holds months, not years
+            self._pruned = today
+            self.forget_before(today - KEEP)
+
+    def forget_before(self, day: date) -> int:
+        """Forget the messages recorded before ``day`` (their buttons still count
+        presses; reactions on them are ignored from then on). How many went."""
+        cutoff = day.isoformat()
+        with self._db.connection() as conn:  # streamed: only the old keys are kept
+            rows = conn.execute(f'SELECT key, value FROM "{TABLE}"')
+            old = [(key,) for key, value in rows if _recorded_on(value) < cutoff]
+        if old:
+            with self._db.transaction() as conn:
+                conn.executemany(f'DELETE FROM "{TABLE}" WHERE key = ?', old)
+        return len(old)
 
     async def message(self, where: ChannelKey, message_id: str) -> PostedMessage | None:
         """The recorded message, or None when Paperpost did not record it."""
@@ -168,3 +188,13 @@ class Presses:
             return PostedMessage.from_json(row[0])
         except (ValueError, KeyError, TypeError):
             return None  # a row this version cannot read is as good as unknown
+
+
+def _recorded_on(blob: str | bytes) -> str:
+    """The ISO day a record was written ("" for one this version cannot read: forgotten)."""
+    try:
+        value = json.loads(blob)
+        on = value.get("on") if isinstance(value, dict) else None
+    except ValueError:
+        return ""
+    return on if isinstance(on, str) else ""
