@@ -30,6 +30,7 @@ MAX_BACKFILL_DAYS = 366
 
 LogFormat = Literal["text", "json"]
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")  # W: Enterprise Grid user ids
+_REPLICA = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
 _SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,30}$")
 
 
@@ -70,6 +71,12 @@ def _backfill_days(text: str) -> int:
 def _database_url(text: str) -> str:
     # Only PostgreSQL: the default SQLite store needs no URL (it lives in the data folder).
     if not text.startswith(("postgresql://", "postgres://")):
+        raise ValueError
+    return text
+
+
+def _replica(text: str) -> str:
+    if not _REPLICA.match(text):
         raise ValueError
     return text
 
@@ -138,6 +145,7 @@ class Config:
     backfill_days: int = BACKFILL_DAYS
     # None: the SQLite store in data_dir. Carries a password: never in repr or logs.
     database_url: str | None = field(default=None, repr=False)
+    replica: str | None = None  # this process's name in logs and /healthz (PAPERPOST_REPLICA)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -199,6 +207,9 @@ class Config:
                 "PAPERPOST_DATABASE_URL",
                 "a postgresql://USER:PASSWORD@HOST:PORT/DATABASE URL (unset: SQLite in "
                 "PAPERPOST_DATA_DIR)",
+            ),
+            replica=parsed(
+                "PAPERPOST_REPLICA", _replica, None, "a name of letters, digits, '.', '_' or '-'"
             ),
         )
 

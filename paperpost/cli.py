@@ -470,7 +470,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = _config(args)
-        configure_logging(verbose=args.verbose, log_format=config.log_format)
+        configure_logging(
+            verbose=args.verbose, log_format=config.log_format, replica=config.replica
+        )
         return COMMANDS[args.command](args, config)
     except UserError as exc:
         print(f"paperpost: {exc}", file=sys.stderr)

@@ -174,6 +174,14 @@ class PgDatabase:
     def singleton_lock(self, name: str) -> SessionLock:
         return SessionLock(self, f"paperpost:{name}")
 
+    def ping(self) -> None:
+        # A connection of its own: the pool would wait POOL_TIMEOUT for a dead server.
+        with contextlib.closing(self.dedicated()) as conn:
+            try:
+                conn.execute("SELECT 1")
+            except psycopg.Error as exc:
+                raise self.error(exc) from None
+
     def dedicated(self) -> psycopg.Connection[Any]:
         """A connection outside the pool (for a session lock that must stay put)."""
         self._check_open()

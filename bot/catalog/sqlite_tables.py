@@ -96,6 +96,10 @@ class SqliteDatabase:
         with transaction(self.path, timeout=self._timeout) as conn:
             yield _Checked(conn, self.path)
 
+    def ping(self) -> None:
+        with self.connection() as conn:
+            conn.execute("SELECT 1").fetchone()
+
     def singleton_lock(self, name: str) -> WriterLock:
         return WriterLock(self.path.parent / f"{name}.lock")
 

@@ -33,6 +33,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
+from paperpost.bot import metrics
 from paperpost.bot.catalog.database import Connection, Database
 from paperpost.bot.catalog.sqlite_tables import as_database
 from paperpost.bot.channels.key import ChannelKey
@@ -176,6 +177,7 @@ class Claims:
         except BaseException:
             self._forget(channel)
             raise
+        metrics.CLAIMS.labels(str(claim.status)).inc()
         if claim.status not in (ClaimStatus.CLAIMED, ClaimStatus.PAUSED):
             self._forget(channel)
         return claim
@@ -200,6 +202,10 @@ class Claims:
                 return Claim(ClaimStatus.BUSY, previous)
             if planned and progress.through != through:
                 return Claim(ClaimStatus.STALE, previous)
+            if row and row[0] and row[0] != self.holder:
+                # A holder that died mid-post: its lease expired (or its process is gone).
+                metrics.LEASE_TAKEOVERS.inc()
+                log.info("took over an expired claim", extra={"channel": str(channel)})
             conn.execute(
                 "INSERT INTO claims (channel, holder, lease_until, day) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(channel) DO UPDATE SET holder = excluded.holder, "
