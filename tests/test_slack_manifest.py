@@ -37,3 +37,9 @@ def test_manifest_asks_for_feedback_buttons_and_reactions() -> None:
     assert "    is_enabled: true" in lines
     assert "      - reactions:read" in lines
     assert {"      - reaction_added", "      - reaction_removed"} <= lines
+
+
+def test_manifest_subscribes_to_channel_deletion() -> None:
+    """Without these events a deleted channel's votes and settings would stay for ever."""
+    text = "\n".join(active_lines())
+    assert re.search(r"bot_events:\n(\s+- \w+\n)*\s+- channel_deleted\n\s+- group_deleted", text)

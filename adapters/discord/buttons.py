@@ -148,7 +148,8 @@ class DiscordVotes:
             return
         recorded = await self.presses.message(where, str(message.id))
         channel = recorded.channel if recorded else where
-        cast = await self.presses.press(channel, paper_id, kind, str(interaction.user.id))
+        user = interaction.user
+        cast = await self.presses.press(channel, paper_id, kind, str(user.id), user.display_name)
         if cast is None:
             log.debug("press on unknown paper %s in %s ignored", paper_id, channel)
             return

@@ -124,7 +124,8 @@ class SlackButtons:
         if kind is None or paper_id is None or channel is None or not user_id:
             log.debug("malformed button press ignored")
             return
-        if await self.presses.press(channel, paper_id, kind, user_id) is None:
+        name = _str(user.get("name")) or _str(user.get("username")) or None  # plain text
+        if await self.presses.press(channel, paper_id, kind, user_id, name) is None:
             log.debug("press on unknown paper %s in %s ignored", paper_id, channel)
             return
         ts = _str(container.get("message_ts"))

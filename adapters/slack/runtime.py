@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from paperpost.adapters.slack.buttons import SlackButtons
 from paperpost.adapters.slack.changers import ChangerCheck
+from paperpost.adapters.slack.channel_events import ChannelEvents
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
 from paperpost.adapters.slack.link_cards import LinkCards
@@ -161,6 +162,7 @@ async def start_slack(
     changers = ChangerCheck(config.slack_changers, client)
     SlashCommands(core, client, changers=changers).register(bolt)
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
+    ChannelEvents(core).register(bolt)  # a deleted channel's votes and settings go
     buttons = SlackButtons(core.presses, client)  # 👍/🔖 presses and reactions
     buttons.register(bolt)
     platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses)
