@@ -134,7 +134,7 @@ async def test_pressing_save_lists_the_paper_and_pressing_again_takes_it_back(
     await api.wait_for(lambda: api.updates)
     saved = (await core.handle(CHANNEL, "saved")).text
     assert paper in json.dumps(saved) or core.library.get(paper).title[:40] in saved  # type: ignore[union-attr]
-    assert "U0ANA0001" in saved
+    assert "saved by u0ana0001 (1)" in saved  # the presser's name as the payload gives it
     [edited] = digest_messages(api)  # still found by its metadata
     assert edited["metadata"] == meta
     assert labels(edited, paper) == ["👍 Useful", "🔖 Save · 1"]
