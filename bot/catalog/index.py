@@ -60,7 +60,8 @@ __all__ = ["SCHEMA_VERSION", "SearchHit", "TantivyIndex", "compile_query"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "tantivy-2-stems"  # 2: stemmed title_s/keywords_s/abstract_s fields
+# 2: stemmed title_s/keywords_s/abstract_s fields; 3: acronym concepts *_c, summary_s
+SCHEMA_VERSION = "tantivy-3-concepts"
 VERSION_FILE = "paperpost-schema"
 META_FILE = "meta.json"  # tantivy rewrites it on every commit
 WRITER_HEAP = 50_000_000  # bytes: tantivy flushes a segment when this arena is full
