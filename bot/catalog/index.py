@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +52,9 @@ from paperpost.bot.catalog.index_documents import (
     paper_document,
     popularity,
 )
-from paperpost.bot.catalog.index_query import compile_query
+from paperpost.bot.catalog.index_query import compile_query, compile_relaxed
 from paperpost.bot.catalog.query import Query, parse_query
+from paperpost.bot.catalog.query_ast import Node, Term
 from paperpost.bot.papers.model import Paper
 
 __all__ = ["SCHEMA_VERSION", "SearchHit", "TantivyIndex", "compile_query"]
@@ -294,6 +295,18 @@ class TantivyIndex:
             compiled = compile_query(self._schema, searcher, query, expand=True)
             scored = self._top(searcher, compiled, query, k)
         return [SearchHit(searcher.doc(a)["pid"][0], s) for s, a in scored]
+
+    def search_relaxed(
+        self, words: Sequence[Term], others: Sequence[Node], need: int, *, limit: int
+    ) -> list[SearchHit]:
+        """Papers holding at least ``need`` of ``words`` (or having them in their AI
+        summary) and matching every one of ``others``, best bm25 first."""
+        searcher = self._current()
+        if searcher.num_docs == 0 or limit <= 0:
+            return []
+        compiled = compile_relaxed(self._schema, searcher, words, others, need)
+        hits = searcher.search(compiled, limit, count=False, weight_by_field="rank").hits
+        return [SearchHit(searcher.doc(a)["pid"][0], float(s)) for s, a in hits]
 
     @staticmethod
     def _top(

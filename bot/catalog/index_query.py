@@ -7,12 +7,12 @@ for prefix phrases), with boolean Must/MustNot/Should, fast-field ranges and boo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import tantivy
 
 from paperpost.bot.catalog.concepts import concept_of
-from paperpost.bot.catalog.index_documents import BOOSTS, CONCEPTS, FIELDS, STEMMED
+from paperpost.bot.catalog.index_documents import BOOSTS, CONCEPTS, FIELDS, STEMMED, SUMMARY
 from paperpost.bot.catalog.query_ast import (
     And,
     Before,
@@ -28,6 +28,10 @@ from paperpost.bot.catalog.query_ast import (
 from paperpost.bot.catalog.query_expand import expanded
 from paperpost.bot.catalog.stems import stem_tokens
 
+# The relaxed search also finds a word in the AI summary, weighted like a keyword: the
+# summary says in plain words what the abstract says in the paper's terms. 0: the
+# summary is not searched (how benchmarks/relevance.py measures what it adds).
+SUMMARY_BOOST = 5.0
 PHRASE_PREFIX_MAX = 50  # tantivy's PhrasePrefixQuery max_expansions default
 _TERM_FIELDS = {None: FIELDS, "title": ("title",), "author": ("authors",), "org": ("org",)}
 
@@ -176,3 +180,28 @@ def compile_query(
     schema: tantivy.Schema, searcher: tantivy.Searcher, query: Query, *, expand: bool = False
 ) -> tantivy.Query:
     return _Compiler(schema, searcher, expand).node(expanded(query.root))
+
+
+def compile_relaxed(
+    schema: tantivy.Schema,
+    searcher: tantivy.Searcher,
+    words: Sequence[Term],
+    others: Sequence[Node],
+    need: int,
+) -> tantivy.Query:
+    """At least ``need`` of ``words`` (each by its forms and acronyms, or in the AI
+    summary), scored by bm25 over all of them, and every one of ``others``."""
+    c = _Compiler(schema, searcher, False)
+    shoulds = []
+    for word in words:
+        query = c.node(expanded(word))
+        if SUMMARY_BOOST > 0 and not word.prefix and not word.exact:
+            summary = c.term(SUMMARY, Term(stem_tokens(word.tokens)))
+            query = c.should([query, _boosted(summary, SUMMARY_BOOST)])
+        shoulds.append((tantivy.Occur.Should, query))
+    any_words = tantivy.Query.boolean_query(shoulds, minimum_number_should_match=need)
+    if not others:
+        return any_words
+    return tantivy.Query.boolean_query(
+        [(tantivy.Occur.Must, any_words), (tantivy.Occur.Must, c.conj(others))]
+    )

@@ -4,8 +4,10 @@
   indexed words (edit distance 1, else 2; among equals the one in most papers), with
   the corrected query's result count. It only suggests: nothing is rewritten.
 * ``relaxed``: for a plain AND of words that matches nothing, the best bm25 matches
-  of any of the words among papers holding at least half of them (``RELAXED_SHARE``).
-  Search only: subscriptions never relax.
+  among papers holding at least half of the words (``RELAXED_SHARE``), each by its
+  forms and acronyms or in the paper's AI summary (indexed for this search only);
+  papers holding more of the words first.
+  Search only: subscriptions never relax and never read the summary.
 * ``similar``: one paper's salient stems (tf x idf, title words weighted by the title
   boost) as a weighted OR over the stemmed fields, the paper itself excluded.
 """
@@ -21,12 +23,10 @@ import tantivy
 from paperpost.bot.catalog.index import SearchHit, TantivyIndex
 from paperpost.bot.catalog.index_documents import BOOSTS, STEMMED
 from paperpost.bot.catalog.query_ast import And, Node, Not, Or, Query, Term, normalize_tokens
-from paperpost.bot.catalog.query_match import matches, paper_text
 from paperpost.bot.catalog.stems import stem
 from paperpost.bot.papers.model import Paper
 
 RELAXED_SHARE = 0.5  # a relaxed match holds at least half of the query's words
-RELAXED_POOL = 200  # best OR matches examined for that share
 SIMILAR_TERMS = 25
 # Distance 2 costs ~(72n)^2 set lookups: only for short words, a few per query, so a
 # query of many garbage words stays quick.
@@ -106,25 +106,26 @@ class Relevance:
         return Suggestion(fixed.canonical, count) if count else None
 
     def relaxed(self, query: Query, *, limit: int) -> list[Paper]:
-        """Best matches of any word holding at least half of them; [] if not relaxable."""
+        """Best bm25 matches holding at least ``RELAXED_SHARE`` of the words, each by
+        its forms and acronyms or in the paper's AI summary; [] if not relaxable."""
         root = query.root
         if not isinstance(root, And):
             return []
         words = [op for op in root.operands if isinstance(op, Term) and op.field is None]
         if len(words) < 2:
             return []
-        others = tuple(op for op in root.operands if op not in words)
-        need = math.ceil(len(words) * RELAXED_SHARE)
-        any_word = Query(And((Or(tuple(words)), *others)) if others else Or(tuple(words)))
-        hits = self._index().search(any_word, limit=RELAXED_POOL)
-        found: list[Paper] = []
-        for paper in self._papers(hits):
-            text = paper_text(paper)
-            if sum(matches(Query(w), text) for w in words) >= need:
-                found.append(paper)
-                if len(found) == limit:
-                    break
-        return found
+        others = [op for op in root.operands if op not in words]
+        least = max(1, math.ceil(len(words) * RELAXED_SHARE - 1e-9))
+        # Most words first: papers holding all of them, then one fewer, ... down to the
+        # share; bm25 orders each tier (a rare word in a title must not outrank them).
+        hits: dict[str, SearchHit] = {}
+        index = self._index()
+        for need in range(len(words), least - 1, -1):
+            for hit in index.search_relaxed(words, others, need, limit=limit):
+                hits.setdefault(hit.paper_id, hit)
+            if len(hits) >= limit:
+                break
+        return list(self._papers(list(hits.values())[:limit]))
 
     def similar(self, paper: Paper, *, limit: int) -> list[Paper]:
         index = self._index()

@@ -116,7 +116,8 @@ class CommandHandlers:
         relaxed = tuple(self._library.relevance.relaxed(query, limit=SEARCH_RESULTS))
         if relaxed:
             return Reply(
-                text=f"{said} Relaxed: the best matches holding at least half of its words",
+                text=f"{said} Relaxed: the papers holding the most of its words (at least half; "
+                "their AI summary counts)",
                 papers=relaxed,
                 shareable=True,
             )
