@@ -300,12 +300,12 @@ class TantivyIndex:
         self, words: Sequence[Term], others: Sequence[Node], need: int, *, limit: int
     ) -> list[SearchHit]:
         """Papers holding at least ``need`` of ``words`` (or having them in their AI
-        summary) and matching every one of ``others``, best bm25 first."""
+        summary) and matching every one of ``others``: the most words first, then bm25."""
         searcher = self._current()
         if searcher.num_docs == 0 or limit <= 0:
             return []
         compiled = compile_relaxed(self._schema, searcher, words, others, need)
-        hits = searcher.search(compiled, limit, count=False, weight_by_field="rank").hits
+        hits = searcher.search(compiled, limit, count=False).hits
         return [SearchHit(searcher.doc(a)["pid"][0], float(s)) for s, a in hits]
 
     @staticmethod

@@ -32,6 +32,8 @@ from paperpost.bot.catalog.stems import stem_tokens
 # summary says in plain words what the abstract says in the paper's terms. 0: the
 # summary is not searched (how benchmarks/relevance.py measures what it adds).
 SUMMARY_BOOST = 5.0
+# Per word a relaxed match holds: above any bm25 sum, and float32 keeps bm25's order.
+WORD_SCORE = 10_000.0
 PHRASE_PREFIX_MAX = 50  # tantivy's PhrasePrefixQuery max_expansions default
 _TERM_FIELDS = {None: FIELDS, "title": ("title",), "author": ("authors",), "org": ("org",)}
 
@@ -190,18 +192,19 @@ def compile_relaxed(
     need: int,
 ) -> tantivy.Query:
     """At least ``need`` of ``words`` (each by its forms and acronyms, or in the AI
-    summary), scored by bm25 over all of them, and every one of ``others``."""
+    summary) and every one of ``others``; scored ``WORD_SCORE`` per word held plus
+    bm25, so the papers holding the most words come first in one search."""
     c = _Compiler(schema, searcher, False)
+    Q, should = tantivy.Query, tantivy.Occur.Should
     shoulds = []
     for word in words:
         query = c.node(expanded(word))
         if SUMMARY_BOOST > 0 and not word.prefix and not word.exact:
             summary = c.term(SUMMARY, Term(stem_tokens(word.tokens)))
             query = c.should([query, _boosted(summary, SUMMARY_BOOST)])
-        shoulds.append((tantivy.Occur.Should, query))
-    any_words = tantivy.Query.boolean_query(shoulds, minimum_number_should_match=need)
+        held = Q.const_score_query(query, WORD_SCORE)
+        shoulds.append((should, Q.boolean_query([(should, held), (should, query)])))
+    any_words = Q.boolean_query(shoulds, minimum_number_should_match=need)
     if not others:
         return any_words
-    return tantivy.Query.boolean_query(
-        [(tantivy.Occur.Must, any_words), (tantivy.Occur.Must, c.conj(others))]
-    )
+    return Q.boolean_query([(tantivy.Occur.Must, any_words), (tantivy.Occur.Must, c.conj(others))])

@@ -116,16 +116,8 @@ class Relevance:
             return []
         others = [op for op in root.operands if op not in words]
         least = max(1, math.ceil(len(words) * RELAXED_SHARE - 1e-9))
-        # Most words first: papers holding all of them, then one fewer, ... down to the
-        # share; bm25 orders each tier (a rare word in a title must not outrank them).
-        hits: dict[str, SearchHit] = {}
-        index = self._index()
-        for need in range(len(words), least - 1, -1):
-            for hit in index.search_relaxed(words, others, need, limit=limit):
-                hits.setdefault(hit.paper_id, hit)
-            if len(hits) >= limit:
-                break
-        return list(self._papers(list(hits.values())[:limit]))
+        hits = self._index().search_relaxed(words, others, least, limit=limit)
+        return list(self._papers(hits))
 
     def similar(self, paper: Paper, *, limit: int) -> list[Paper]:
         index = self._index()
