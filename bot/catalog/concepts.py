@@ -47,11 +47,11 @@ def concept_of(stems: tuple[str, ...]) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _by_first() -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
-    """First stem of each form -> (its stems, the concept)."""
-    out: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+def _by_first() -> dict[str, tuple[tuple[str, str], ...]]:
+    """First stem of each form -> (the form as a space-padded needle, the concept)."""
+    out: dict[str, list[tuple[str, str]]] = {}
     for stems, concept in _concepts().items():
-        out.setdefault(stems[0], []).append((stems, concept))
+        out.setdefault(stems[0], []).append((f" {' '.join(stems)} ", concept))
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -60,21 +60,17 @@ def _firsts() -> frozenset[str]:
     return frozenset(_by_first())
 
 
-def concept_tokens(stemmed: str) -> str:
-    """The concept tokens of one stemmed text value, one per occurrence of each form."""
-    words = stemmed.split()
-    present = set(words)
-    starts = _firsts() & present  # the common case ends here, in C
+def concept_tokens(stemmed: str | list[str]) -> str:
+    """The concept tokens of stemmed text (a string, or its words), one per occurrence
+    of each form. A phrase never spans a token that is not a word (an item separator)."""
+    words = stemmed.split() if isinstance(stemmed, str) else stemmed
+    starts = _firsts().intersection(words)  # the common case ends here, in C
     if not starts:
         return ""
     by_first = _by_first()
     found: list[str] = []
-    padded = ""
+    padded = f" {' '.join(words)} "
     for first in starts:
-        for stems, concept in by_first[first]:
-            if len(stems) == 1:
-                found += [concept] * words.count(first)
-            elif all(s in present for s in stems[1:]):
-                padded = padded or f" {' '.join(words)} "
-                found += [concept] * padded.count(f" {' '.join(stems)} ")
+        for needle, concept in by_first[first]:
+            found += [concept] * padded.count(needle)
     return " ".join(found)

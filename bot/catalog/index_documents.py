@@ -18,7 +18,8 @@ import tantivy
 
 from paperpost.bot.catalog.concepts import concept_tokens
 from paperpost.bot.catalog.query_ast import MAX_UPVOTES, normalize_tokens
-from paperpost.bot.catalog.stems import stem_text
+from paperpost.bot.catalog.query_match import ITEM_SEPARATOR
+from paperpost.bot.catalog.stems import stem_words
 from paperpost.bot.papers.model import Paper
 
 UPVOTE_WEIGHT = 0.25
@@ -77,20 +78,22 @@ def paper_document(schema: tantivy.Schema, p: Paper) -> tantivy.Document:
     # One value per item: tantivy puts a position gap between values. Empty values
     # are left out (matches() skips them too).
     keywords = [t for t in map(_norm, p.ai_keywords) if t.strip()]
-    title_s, abstract_s = stem_text(title), stem_text(abstract)
-    keywords_s = [stem_text(k) for k in keywords]
+    title_w, abstract_w = stem_words(title), stem_words(abstract)
+    keywords_w = [stem_words(k) for k in keywords]
+    # All keywords in one concept scan: the separator ends any phrase, as items do.
+    keywords_c = concept_tokens([w for k in keywords_w for w in (*k, ITEM_SEPARATOR)])
     fields: dict[str, object] = {
         "pid": p.id,
         "title": title,
         "abstract": abstract,
         "keywords": keywords,
-        "title_s": title_s,
-        "abstract_s": abstract_s,
-        "keywords_s": keywords_s,
-        "title_c": concept_tokens(title_s),
-        "abstract_c": concept_tokens(abstract_s),
-        "keywords_c": [c for c in map(concept_tokens, keywords_s) if c],
-        SUMMARY: stem_text(_norm(p.ai_summary or "")),
+        "title_s": " ".join(title_w),
+        "abstract_s": " ".join(abstract_w),
+        "keywords_s": [" ".join(k) for k in keywords_w],
+        "title_c": concept_tokens(title_w),
+        "abstract_c": concept_tokens(abstract_w),
+        "keywords_c": keywords_c,
+        SUMMARY: " ".join(stem_words(_norm(p.ai_summary or ""))),
         "authors": [t for t in map(_norm, p.authors) if t.strip()],
         "org": [t for t in map(_norm, orgs) if t.strip()],
         "upvotes": upvotes,
