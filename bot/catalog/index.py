@@ -296,6 +296,20 @@ class TantivyIndex:
             scored = self._top(searcher, compiled, query, k)
         return [SearchHit(searcher.doc(a)["pid"][0], s) for s, a in scored]
 
+    def count_matches(self, query: Query) -> int:
+        """How many papers match (no document is read)."""
+        searcher = self._current()
+        if searcher.num_docs == 0:
+            return 0
+        for expand in (False, True):
+            try:
+                compiled = compile_query(self._schema, searcher, query, expand=expand)
+                return int(searcher.search(compiled, 1, count=True).count or 0)
+            except ValueError as e:
+                if expand or "max expansions" not in str(e):
+                    raise
+        raise AssertionError("unreachable")
+
     def search_relaxed(
         self, words: Sequence[Term], others: Sequence[Node], need: int, *, limit: int
     ) -> list[SearchHit]:
