@@ -304,7 +304,8 @@ class TantivyIndex:
         for expand in (False, True):
             try:
                 compiled = compile_query(self._schema, searcher, query, expand=expand)
-                return int(searcher.search(compiled, 1, count=True).count or 0)
+                result = searcher.search(compiled, 1, count=True)
+                return int(getattr(result, "count", 0) or 0)  # not in tantivy's type stub
             except ValueError as e:
                 if expand or "max expansions" not in str(e):
                     raise
