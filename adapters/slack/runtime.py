@@ -68,8 +68,11 @@ class SlackRuntime:
     web_app: web.Application | None = None
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _socket: AsyncSocketModeHandler | None = field(default=None, repr=False)
+    _commands: SlashCommands | None = field(default=None, repr=False)
 
     async def stop(self) -> None:
+        if self._commands is not None:
+            await self._commands.aclose()
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -150,7 +153,8 @@ async def start_slack(
     workspace, bot_user = str(identity.get("team", "")), str(identity.get("user", ""))
     bolt = AsyncApp(client=client, signing_secret=config.slack_signing_secret or "")
     changers = ChangerCheck(config.slack_changers, client)
-    SlashCommands(core, client, changers=changers).register(bolt)
+    commands = SlashCommands(core, client, changers=changers)
+    commands.register(bolt)
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
     platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
     core.register_platform(platform)
@@ -164,12 +168,20 @@ async def start_slack(
             raise
         log.debug("Slack: connected in Socket Mode")
         return SlackRuntime(
-            "socket", bolt, platform, _socket=handler, workspace=workspace, bot_user=bot_user
+            "socket",
+            bolt,
+            platform,
+            _socket=handler,
+            workspace=workspace,
+            bot_user=bot_user,
+            _commands=commands,
         )
 
     if late is not None:
         late.bolt = bolt
-        return SlackRuntime("http", bolt, platform, workspace=workspace, bot_user=bot_user)
+        return SlackRuntime(
+            "http", bolt, platform, workspace=workspace, bot_user=bot_user, _commands=commands
+        )
 
     if web_app is None:
         web_app = web.Application(client_max_size=MAX_BODY)
@@ -187,4 +199,5 @@ async def start_slack(
         _runner=runner,
         workspace=workspace,
         bot_user=bot_user,
+        _commands=commands,
     )

@@ -148,6 +148,7 @@ class FakeSlackAPI:
     posts: list[Posted] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
+    response_peers: list[Any] = field(default_factory=list)  # the client end of each
     unfurls: list[dict[str, Any]] = field(default_factory=list)  # accepted chat.unfurl bodies
     _history: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     _faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
@@ -245,6 +246,7 @@ class FakeSlackAPI:
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.responses.append({"key": request.match_info["key"], **body})
+        self.response_peers.append(request.transport.get_extra_info("peername"))
         self._changed.set()
         return web.Response(text="ok")
 
