@@ -38,12 +38,15 @@ def escape_clip(text: str, limit: int) -> str:
     budget = limit - len(ELLIPSIS)
     if budget <= 0:
         return "…"[:limit]
-    used = cut = 0
-    for i, c in enumerate(text):
-        used += _escaped_len(c)
-        if used > budget:
-            break
-        cut = i + 1
+    if len(escape(text[:budget])) == budget:
+        cut = budget  # nothing to escape in the part kept (the usual case): no scan
+    else:
+        used = cut = 0
+        for i, c in enumerate(text):
+            used += _escaped_len(c)
+            if used > budget:
+                break
+            cut = i + 1
     head = text[:cut]
     space = head.rfind(" ")
     if space > cut * 0.6:  # back off to a word boundary unless it costs too much
