@@ -10,7 +10,9 @@ Every text value is indexed already normalised, exactly as ``bot.catalog.query.n
 splits it, through a plain whitespace tokenizer: index and ``bot.catalog.query_match.matches`` agree
 token for token. ``pid`` (raw, stored) is the paper id; ``upvotes``, ``first_day`` and
 ``last_day`` (day ordinals) are fast integer fields for the filters; ``rank`` is a fast
-float field derived from upvotes (below). User text never reaches tantivy's query parser:
+float field derived from upvotes (below). Beside them: stemmed copies of the prose fields
+(``*_s``), their acronym concepts (``*_c``, ``bot.catalog.concepts``) and the stemmed AI
+summary (``summary_s``, read by the relaxed search only). User text never reaches tantivy's query parser:
 queries are built node by node with ``tantivy.Query`` (term, phrase, term set of the
 indexed words with a prefix, regex phrase ``literal ... prefix.*`` for prefix phrases,
 boolean Must/MustNot/Should, fast-field ranges, boosts).
