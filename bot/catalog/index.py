@@ -12,10 +12,11 @@ token for token. ``pid`` (raw, stored) is the paper id; ``upvotes``, ``first_day
 ``last_day`` (day ordinals) are fast integer fields for the filters; ``rank`` is a fast
 float field derived from upvotes (below). Beside them: stemmed copies of the prose fields
 (``*_s``), their acronym concepts (``*_c``, ``bot.catalog.concepts``) and the stemmed AI
-summary (``summary_s``, read by the relaxed search only). User text never reaches tantivy's query parser:
-queries are built node by node with ``tantivy.Query`` (term, phrase, term set of the
-indexed words with a prefix, regex phrase ``literal ... prefix.*`` for prefix phrases,
-boolean Must/MustNot/Should, fast-field ranges, boosts).
+summary (``summary_s``, read by the relaxed search only). User text never reaches
+tantivy's query parser: queries are built node by node with ``tantivy.Query`` (term,
+phrase, term set of the indexed words with a prefix, phrase prefix or regex phrase
+``literal ... prefix.*`` for prefix phrases, boolean Must/MustNot/Should, fast-field
+ranges, boosts).
 
 Ranking (higher is better)::
 
