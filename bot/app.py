@@ -74,10 +74,10 @@ class Paperpost:
         self.library = library
         self.source = source
         # Papers named by pasted links; without ``upstream``, stored papers only.
-        self.lookup = PaperLookup(library, LookupThrottle(store.path), upstream)
+        self.lookup = PaperLookup(library, LookupThrottle(store.db), upstream)
         self.channels = ChannelRegistry(store)
         self.ledger = Ledger(store)
-        self.claims = Claims(store.path)
+        self.claims = Claims(store.db)
         self.clock = clock
         self.refresher = DayRefresher(source, library, clock)
         self.origin = PapersOrigin(store)
@@ -105,7 +105,7 @@ class Paperpost:
             refresher=self.refresher,
             clock=clock,
         )
-        self.feedback = FeedbackStore(store.path)
+        self.feedback = FeedbackStore(store.db)
         self.handlers = CommandHandlers(
             library=library,
             channels=self.channels,
@@ -139,7 +139,7 @@ class Paperpost:
         given: a caller who picks the source (``--offline``, tests) stays off the network.
         """
         lookups = source is None if lookups is None else lookups
-        store = Store(config.data_dir)
+        store = Store(config.data_dir, config.database_url)
         library = await asyncio.to_thread(PaperLibrary, store)
         offline = isinstance(source, BundledSnapshot)
         if offline if fill_empty is None else fill_empty:

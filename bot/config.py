@@ -30,6 +30,7 @@ MAX_BACKFILL_DAYS = 366
 
 LogFormat = Literal["text", "json"]
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")  # W: Enterprise Grid user ids
+_REPLICA = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
 _SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,30}$")
 
 
@@ -65,6 +66,19 @@ def _backfill_days(text: str) -> int:
     if not text.isdigit() or int(text) > MAX_BACKFILL_DAYS:
         raise ValueError
     return int(text)
+
+
+def _database_url(text: str) -> str:
+    # Only PostgreSQL: the default SQLite store needs no URL (it lives in the data folder).
+    if not text.startswith(("postgresql://", "postgres://")):
+        raise ValueError
+    return text
+
+
+def _replica(text: str) -> str:
+    if not _REPLICA.match(text):
+        raise ValueError
+    return text
 
 
 def _log_format(text: str) -> LogFormat:
@@ -129,6 +143,9 @@ class Config:
     discord_guild_id: int | None = None
     log_format: LogFormat = "text"
     backfill_days: int = BACKFILL_DAYS
+    # None: the SQLite store in data_dir. Carries a password: never in repr or logs.
+    database_url: str | None = field(default=None, repr=False)
+    replica: str | None = None  # this process's name in logs and /healthz (PAPERPOST_REPLICA)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -184,6 +201,16 @@ class Config:
                 BACKFILL_DAYS,
                 f"a whole number of days from 0 to {MAX_BACKFILL_DAYS}, e.g. 30",
             ),
+            database_url=_parsed_secret(
+                get("PAPERPOST_DATABASE_URL"),
+                _database_url,
+                "PAPERPOST_DATABASE_URL",
+                "a postgresql://USER:PASSWORD@HOST:PORT/DATABASE URL (unset: SQLite in "
+                "PAPERPOST_DATA_DIR)",
+            ),
+            replica=parsed(
+                "PAPERPOST_REPLICA", _replica, None, "a name of letters, digits, '.', '_' or '-'"
+            ),
         )
 
     @property
@@ -193,3 +220,15 @@ class Config:
     @property
     def discord_enabled(self) -> bool:
         return self.discord_bot_token is not None
+
+
+def _parsed_secret(
+    text: str | None, parse: Callable[[str], T], name: str, expects: str
+) -> T | None:
+    """Like ``parsed`` for a value holding a secret: the error never repeats it."""
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ValueError:
+        raise ConfigError(f"{name} is not valid: expected {expects}") from None

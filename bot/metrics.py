@@ -32,6 +32,17 @@ SEARCH_SECONDS = Histogram(
     registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
+CLAIMS = Counter(
+    "paperpost_delivery_claims",
+    "Delivery claims by outcome: claimed (won), busy (held elsewhere), done, stale, paused",
+    ["result"],
+    registry=REGISTRY,
+)
+LEASE_TAKEOVERS = Counter(
+    "paperpost_lease_takeovers",
+    "Claims taken over from a holder whose lease expired or whose process died",
+    registry=REGISTRY,
+)
 UPSTREAM_ERRORS = Counter(
     "paperpost_upstream_errors",
     "Featured days the paper source failed to deliver",

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from paperpost import saved_command
+from paperpost import db_command, saved_command
 from paperpost.bot.app import Paperpost
 from paperpost.bot.catalog.library import IndexReport
 from paperpost.bot.channels.key import CONSOLE_CHANNEL, ChannelKey
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     saved_command.add_parser(sub, common, _channel)
+    db_command.add_parser(sub, common)
     channels = sub.add_parser("channels", help="list, export or import channels")
     channels_sub = channels.add_subparsers(dest="channels_command", required=True, metavar="ACTION")
     listing = channels_sub.add_parser("list", parents=[common], help="every channel's settings")
@@ -210,7 +211,7 @@ async def opened(
 def existing_data_dir(config: Config, *, offline: bool = False) -> None:
     """Read-only commands never create the data folder: a mistyped path or a missing
     volume is exit 2 naming where they looked (``--offline`` may fill a new one)."""
-    if offline or config.data_dir.is_dir():
+    if offline or config.database_url or config.data_dir.is_dir():  # or in PostgreSQL
         return
     raise UserError(
         f"no Paperpost data at {config.data_dir} (from --data-dir, else $PAPERPOST_DATA_DIR, "
@@ -434,7 +435,7 @@ COMMANDS = {
     "sync": cmd_sync, "search": cmd_search, "show": cmd_show, "demo": cmd_demo,
     "run": cmd_run, "console": cmd_console, "doctor": cmd_doctor, "similar": cmd_similar,
     "discord": cmd_discord, "digest": cmd_digest, "channels": cmd_channels,
-    "saved": cmd_saved,
+    "saved": cmd_saved, "db": db_command.cmd_db,
 }  # fmt: skip
 
 
@@ -469,7 +470,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = _config(args)
-        configure_logging(verbose=args.verbose, log_format=config.log_format)
+        configure_logging(
+            verbose=args.verbose, log_format=config.log_format, replica=config.replica
+        )
         return COMMANDS[args.command](args, config)
     except UserError as exc:
         print(f"paperpost: {exc}", file=sys.stderr)

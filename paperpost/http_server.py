@@ -12,6 +12,7 @@ from aiohttp import web
 
 from paperpost.bot import metrics
 from paperpost.bot.app import Paperpost
+from paperpost.bot.errors import StoreError
 
 
 class Readiness:
@@ -36,17 +37,27 @@ class Readiness:
 
 CORE_KEY = web.AppKey("core", Paperpost)
 READINESS_KEY = web.AppKey("readiness", Readiness)
+REPLICA_KEY = web.AppKey("replica", str)  # "" when unnamed (one process)
 
 
 async def healthz(request: web.Request) -> web.Response:
     starting = request.app[READINESS_KEY].reason
     if starting is not None:
         return web.json_response({"status": "starting", "reason": starting}, status=503)
-    health = request.app[CORE_KEY].health()
+    core = request.app[CORE_KEY]
+    try:
+        core.store.db.ping()  # a replica that cannot reach the shared database is not healthy
+        health = core.health()
+    except StoreError as exc:
+        return web.json_response(
+            {"status": "unavailable", "reason": f"database: {exc}"}, status=503
+        )
     latest = health.latest_day
     return web.json_response(
         {
             "status": "ok",
+            "database": core.store.db.dialect,
+            "replica": request.app[REPLICA_KEY] or None,
             "papers": health.papers,
             "latest_day": latest.isoformat() if latest else None,
             "scheduled_channels": health.scheduled_channels,
@@ -59,8 +70,11 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     return web.Response(body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
-def build_app(core: Paperpost, readiness: Readiness | None = None) -> web.Application:
+def build_app(
+    core: Paperpost, readiness: Readiness | None = None, *, replica: str | None = None
+) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
+    app[REPLICA_KEY] = replica or ""
     app[CORE_KEY] = core
     app[READINESS_KEY] = readiness or Readiness()
     app.router.add_get("/healthz", healthz)

@@ -40,8 +40,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(*, verbose: bool, log_format: LogFormat = "text") -> None:
+class ReplicaName(logging.Filter):
+    """Names the replica on every record, so the logs of several can be told apart."""
+
+    def __init__(self, replica: str) -> None:
+        super().__init__()
+        self.replica = replica
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.replica = self.replica
+        return True
+
+
+def configure_logging(
+    *, verbose: bool, log_format: LogFormat = "text", replica: str | None = None
+) -> None:
     handler = logging.StreamHandler()
+    if replica is not None:
+        handler.addFilter(ReplicaName(replica))
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -63,7 +63,7 @@ async def run_service(config: Config, *, offline: bool) -> int:
     terminated = _termination_signal()
     core = await open_core(config, offline=offline)
     readiness = Readiness()
-    web_app = build_app(core, readiness)
+    web_app = build_app(core, readiness, replica=config.replica)
     late = None
     if slack_serves_http(config):
         from paperpost.adapters.slack import add_late_slack_routes

@@ -19,7 +19,7 @@ from paperpost.bot.errors import DeliveryError
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.fakes.slack_api import FakeSlackAPI
 
-pytest_plugins = ("tests.fakes.hf_server",)
+pytest_plugins = ("tests.fakes.hf_server", "tests.postgres")
 
 # The FTS5 engine is a benchmarked alternative, not part of the product: its tests import it
 # from benchmarks/.
@@ -68,10 +68,15 @@ async def no_sleep(_seconds: float) -> None:
 
 @pytest.fixture
 async def core(
-    tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
 ) -> AsyncIterator[Paperpost]:
+    # A module with ``pytestmark = pytest.mark.usefixtures("database_url")`` runs its
+    # tests on both backends (tests/postgres.py); every other one on SQLite.
+    url = (
+        request.getfixturevalue("database_url") if "database_url" in request.fixturenames else None
+    )
     app = await Paperpost.open(
-        Config(data_dir=tmp_path / "data"),
+        Config(data_dir=tmp_path / "data", database_url=url),
         source=BundledSnapshot(),
         clock=clock,
         outbox_sleep=no_sleep,

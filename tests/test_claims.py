@@ -1,4 +1,5 @@
-"""Claims: one holder per channel's digest across processes, leases, takeovers."""
+"""Claims: one holder per channel's digest across processes, leases, takeovers; on
+both storage backends (``database_url``: SQLite, then a throwaway PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -38,14 +39,14 @@ class WallClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with Store(tmp_path) as opened:
+def store(tmp_path: Path, database_url: str | None) -> Store:
+    with Store(tmp_path, database_url) as opened:
         yield opened  # type: ignore[misc]
 
 
 def test_a_live_holder_keeps_the_claim_and_an_expired_lease_is_taken_over(store: Store) -> None:
     wall = WallClock()
-    mine, theirs = Claims(store.path, wall_clock=wall), Claims(store.path, wall_clock=wall)
+    mine, theirs = Claims(store.db, wall_clock=wall), Claims(store.db, wall_clock=wall)
     assert mine.claim(CHANNEL, DAY).status is ClaimStatus.CLAIMED
     assert theirs.claim(CHANNEL, DAY).status is ClaimStatus.BUSY
     wall.now += claims_module.RENEW_SECONDS
@@ -64,15 +65,15 @@ def test_a_dead_processs_claim_is_taken_over_at_once_and_resumed(store: Store) -
     ledger = Ledger(store)
     entry = LedgerEntry(DeliveryState.POSTING, ("2608.00001",))
     ledger.record(CHANNEL, DAY, entry, now=FakeClock().now)
-    gone = Claims(store.path)
+    gone = Claims(store.db)
     gone.holder = gone.holder.rsplit(":", 2)[0] + f":{dead.stdout.strip()}:0000"
     assert gone.claim(CHANNEL, DAY).status is ClaimStatus.CLAIMED
-    claim = Claims(store.path).claim(CHANNEL, DAY)
+    claim = Claims(store.db).claim(CHANNEL, DAY)
     assert claim.status is ClaimStatus.CLAIMED and claim.resume  # look before posting
 
 
 def test_a_finished_digest_is_never_claimed_again(store: Store) -> None:
-    ledger, claims = Ledger(store), Claims(store.path)
+    ledger, claims = Ledger(store), Claims(store.db)
     ledger.record(CHANNEL, DAY, LedgerEntry(DeliveryState.SENT), now=FakeClock().now)
     assert claims.claim(CHANNEL, DAY).status is ClaimStatus.DONE
     assert claims.claim(CHANNEL, date(2026, 8, 20), through=DAY).status is ClaimStatus.DONE
@@ -98,16 +99,20 @@ def test_record_survives_another_process_unlisting_the_entry(store: Store) -> No
     assert ledger.get(CHANNEL, DAY).state is DeliveryState.SENT  # type: ignore[union-attr]
 
 
-async def test_a_takeover_between_parts_stops_the_old_holder(tmp_path: Path) -> None:
+async def test_a_takeover_between_parts_stops_the_old_holder(
+    tmp_path: Path, database_url: str | None
+) -> None:
     """The outbox re-checks its claim before each part: once another process holds
     the digest, the old holder posts nothing more."""
     async with FakeSlackAPI() as api:
         core = await Paperpost.open(
-            Config(data_dir=tmp_path), source=BundledSnapshot(), clock=FakeClock()
+            Config(data_dir=tmp_path, database_url=database_url),
+            source=BundledSnapshot(),
+            clock=FakeClock(),
         )
         await core.handle(CHANNEL, "set threads on")
         core.channels.save(CHANNEL, core.channels.get(CHANNEL))
-        other = Claims(core.store.path)
+        other = Claims(core.store.db)
 
         class TakenOver(SlackPlatform):
             async def _post_missing(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -127,7 +132,9 @@ def _steal(core: Paperpost, other: Claims) -> None:
     assert other.claim(CHANNEL, DAY).status is ClaimStatus.CLAIMED
 
 
-async def test_the_sweep_and_a_batch_of_one_process_post_a_digest_once(tmp_path: Path) -> None:
+async def test_the_sweep_and_a_batch_of_one_process_post_a_digest_once(
+    tmp_path: Path, database_url: str | None
+) -> None:
     """One process, one holder id: two of its deliveries of one channel at once
     (the catch-up sweep while a scheduled batch posts) still post once."""
 
@@ -138,7 +145,9 @@ async def test_the_sweep_and_a_batch_of_one_process_post_a_digest_once(tmp_path:
 
     platform = Slow(name="slack")
     core = await Paperpost.open(
-        Config(data_dir=tmp_path), source=BundledSnapshot(), clock=FakeClock()
+        Config(data_dir=tmp_path, database_url=database_url),
+        source=BundledSnapshot(),
+        clock=FakeClock(),
     )
     core.register_platform(platform)
     core.channels.save(CHANNEL, core.channels.get(CHANNEL))

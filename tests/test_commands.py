@@ -25,6 +25,7 @@ from paperpost.bot.channels.settings import (
 from paperpost.bot.config import Config
 from paperpost.bot.errors import CommandError
 from paperpost.bot.papers.snapshot import BundledSnapshot
+from tests.postgres import both_backends
 from tests.scale import rounds
 
 SLACK = ChannelKey("slack", "T1", "C1")
@@ -63,6 +64,7 @@ def test_parse_errors_name_the_fix(line: str, hint: str) -> None:
         parse_command(line)
 
 
+@both_backends
 async def test_subscribe_list_unsubscribe_round_trip(core: Paperpost) -> None:
     reply = await core.handle(SLACK, "/papers subscribe agents OR agent", user="U1")
     assert not reply.is_error and reply.announcement
@@ -95,6 +97,7 @@ async def test_user_errors_get_a_clear_reply(core: Paperpost, line: str, hint: s
     assert hint.lower() in reply.text.lower()
 
 
+@both_backends
 async def test_settings_change_and_show(core: Paperpost) -> None:
     for line in (
         "set time 07:45",

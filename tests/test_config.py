@@ -25,6 +25,7 @@ from tests.test_cli import paperpost
         ("SLACK_POSTS_PER_SECOND", "nan", "posts per second"),
         ("DISCORD_GUILD_ID", "x", "server id"),
         ("PAPERPOST_LOG_FORMAT", "xml", "text or json"),
+        ("PAPERPOST_REPLICA", "r 1", "a name of letters"),
     ],
 )
 def test_a_value_that_does_not_parse_names_the_variable(
@@ -85,3 +86,14 @@ def test_json_log_lines_from_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert any(entry["message"].startswith("sync: 2026-08-21") for entry in lines), result.stderr
+
+
+def test_every_log_line_names_the_replica(tmp_path: Path) -> None:
+    """Several replicas log to one place: each line says which one wrote it."""
+    result = paperpost(
+        "sync", "--date", "2026-08-21", "--offline", "-v",
+        data=tmp_path, env={"PAPERPOST_LOG_FORMAT": "json", "PAPERPOST_REPLICA": "replica-2"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert lines and all(entry["replica"] == "replica-2" for entry in lines), result.stderr

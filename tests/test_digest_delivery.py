@@ -17,11 +17,13 @@ from paperpost.bot.errors import DeliveryError
 from paperpost.bot.papers.huggingface import HuggingFaceSource
 from tests.conftest import FakeClock, RecordingPlatform, no_sleep
 from tests.fakes.hf_server import FakeHFServer, Fault, load_days
+from tests.postgres import both_backends
 
 DAY = date(2026, 8, 21)  # a bundled Friday
 SLACK = ChannelKey("slack", "T1", "C1")
 
 
+@both_backends
 async def test_subscription_digest_is_top_n_by_upvotes_and_posted_once(
     core: Paperpost, platform: RecordingPlatform
 ) -> None:
@@ -134,6 +136,7 @@ async def test_catch_up_skips_a_digest_not_yet_due(
     assert platform.posted == []
 
 
+@both_backends
 async def test_transient_errors_retry_then_post_once(
     core: Paperpost, platform: RecordingPlatform
 ) -> None:

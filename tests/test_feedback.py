@@ -16,6 +16,7 @@ from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.errors import CommandError, UserError
 from paperpost.bot.feedback.votes import FeedbackStore, Kind, Vote
 from tests.conftest import FakeClock
+from tests.postgres import both_backends
 from tests.test_cli import paperpost
 
 SLACK = ChannelKey("slack", "T1", "C1")
@@ -34,6 +35,7 @@ async def say(core: Paperpost, line: str, user: str = "U1", channel: ChannelKey 
     return reply.text
 
 
+@both_backends
 async def test_pressing_again_takes_the_vote_back(core: Paperpost) -> None:
     a = ids(core)[0]
     assert "1 like(s)" in await say(core, f"like {a}", "U1")
@@ -60,6 +62,7 @@ async def test_saved_lists_newest_first_with_who_saved(core: Paperpost, clock: F
     assert a in await say(core, "saved all")
 
 
+@both_backends
 async def test_unsave_own_then_everyones_and_forget_me(core: Paperpost) -> None:
     a, b, _ = ids(core)
     for user in ("U1", "U2"):
@@ -115,6 +118,7 @@ async def test_unsubscribe_all_and_posting_errors_keep_votes(core: Paperpost) ->
     assert len(core.feedback.votes(SLACK)) == 1
 
 
+@both_backends
 async def test_export_import_round_trips_votes(core: Paperpost, tmp_path: Path) -> None:
     a = ids(core)[0]
     await say(core, "subscribe agents")

@@ -18,11 +18,13 @@ from paperpost.bot.config import Config
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.conftest import FakeClock, RecordingPlatform, no_sleep
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI
+from tests.postgres import both_backends
 from tests.test_slack_end_to_end import digest_posts, papers
 
 FRIDAY = date(2026, 8, 21)  # the latest complete featured day on Monday 24 August
 
 
+@both_backends
 async def test_post_puts_the_latest_complete_day_in_a_fresh_channel_once(
     core: Paperpost, platform: RecordingPlatform
 ) -> None:
@@ -42,6 +44,7 @@ async def test_post_puts_the_latest_complete_day_in_a_fresh_channel_once(
     assert len(platform.posted) == 1
 
 
+@both_backends
 async def test_post_carries_every_day_completed_since_the_previous_digest(
     core: Paperpost, platform: RecordingPlatform, clock: FakeClock
 ) -> None:

@@ -17,9 +17,7 @@ to be consistent.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
-import sqlite3
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,14 +30,14 @@ from paperpost.bot.catalog.index_lock import LOCK_FILENAME, WriterLock
 from paperpost.bot.catalog.query import Query, parse_query
 from paperpost.bot.catalog.relevance import Relevance
 from paperpost.bot.catalog.store import Store
-from paperpost.bot.catalog.unindexed import UnindexedDays
+from paperpost.bot.catalog.unindexed import marks_for
 from paperpost.bot.papers.model import Paper
 
 log = logging.getLogger(__name__)
 
-# Set by the index writer once the index matched the store (rebuild or check); cleared
-# when an index update fails. Absent in stores from before it existed: checked once.
-_INDEX_CONSISTENT = "index_consistent"
+# The index writer notes (``IndexMarks.set_index_consistent``) once the index matched
+# the store (rebuild or check); cleared when an index update fails. Absent in stores
+# from before it existed: checked once.
 _HANDOVER_ROUNDS = 5
 # Libraries still open: at interpreter exit each hands the pending days over (a CLI
 # process may end without closing its library).
@@ -89,8 +87,7 @@ class PaperLibrary:
         self._store = store
         self._papers = store.table("papers")
         self._days = store.table("days")
-        self._meta = store.table("meta")
-        self._unindexed = UnindexedDays(store.path)
+        self._unindexed = marks_for(store)
         self._writer_lock = WriterLock(store.data_dir / LOCK_FILENAME)
         self._guard = threading.RLock()  # index_pending / check_index, one at a time
         if self._writer_lock.try_acquire():
@@ -112,10 +109,12 @@ class PaperLibrary:
         return self._writer_lock.held
 
     def _open_for_writing(self) -> TantivyIndex:
+        position = self._unindexed.position()  # before a rebuild reads the store
         index = TantivyIndex.open(self._store.index_path, self.iter_papers)
         if index.created:  # just rebuilt from the store
+            self._unindexed.skip_to(position)
             self._set_consistent(True)
-        elif not self._meta.get(_INDEX_CONSISTENT, False):
+        elif not self._unindexed.index_consistent():
             self.index = index
             log.warning("search index not known to match the store; checking it")
             log.warning("%s", self.check_index())
@@ -186,12 +185,11 @@ class PaperLibrary:
 
     def _stored_ids(self) -> set[str]:
         # One query for the keys alone (iterating the table costs a round trip per row).
-        with contextlib.closing(sqlite3.connect(self._store.path, timeout=30)) as conn:
+        with self._store.db.connection() as conn:
             return {key for (key,) in conn.execute('SELECT key FROM "papers"')}
 
     def _set_consistent(self, consistent: bool) -> None:
-        self._meta[_INDEX_CONSISTENT] = consistent
-        self._store.commit("meta")
+        self._unindexed.set_index_consistent(consistent)
 
     # -- writing -------------------------------------------------------------
     def add_day(self, day: date, papers: Sequence[Paper]) -> None:

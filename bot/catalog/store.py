@@ -1,35 +1,27 @@
-"""Paperpost's state on disk: one folder, one SQLite file, JSON-encoded tables.
+"""Paperpost's state: JSON-encoded key-value tables, in one SQLite file or in PostgreSQL.
 
 Everything Paperpost remembers (papers, featured days, channels, the delivery
-ledger) lives in ``$PAPERPOST_DATA_DIR/paperpost.sqlite`` so the folder can be
-backed up or moved as a whole. The search index beside it is derived and is
-rebuilt from here when missing.
+ledger, votes) lives in ``$PAPERPOST_DATA_DIR/paperpost.sqlite`` (``sqlite_store``)
+so the folder can be backed up or moved as a whole, or, when
+``PAPERPOST_DATABASE_URL`` names one, in a PostgreSQL database shared by any number
+of replicas (``pg_store``). The search index in the data folder is derived and is
+rebuilt from the store when missing.
 
-Tables are ``sqlitedict`` mappings with JSON values (never pickle: a store
-must not be able to run code when read). SQLite's journal makes every commit
-atomic, so a kill in mid-write leaves the previous state intact.
-
-The store fails fast: each table runs its statements in the caller's thread
-(``TableConnection``, not sqlitedict's worker thread), so a failed write raises
-a one-line ``StoreError`` at once, and any use after ``close()`` raises
-``StoreClosedError`` instead of waiting. The file carries its schema version;
-opening it runs the pending migrations (``migrations.py``) first.
+``store.table(name)`` is a dict-like table whose writes are kept until
+``store.commit(name)`` (atomic per table) or dropped by ``store.rollback(name)``;
+``store.scan(name)`` reads every committed row in one query; ``store.db`` is the
+storage port for the tables that need real transactions (``database.py``). Every
+failure is a one-line ``StoreError``; any use after ``close()`` raises
+``StoreClosedError`` at once.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sqlite3
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlitedict import SqliteDict
-
-from paperpost.bot.catalog import migrations, store_errors
-from paperpost.bot.catalog.table_connection import TableConnection
+from paperpost.bot.catalog.database import Database
 from paperpost.bot.errors import StoreClosedError, StoreError
 
 STORE_FILENAME = "paperpost.sqlite"
@@ -37,38 +29,30 @@ INDEX_FILENAME = "search-index"  # a tantivy index directory
 TABLES = ("papers", "days", "channels", "ledger", "open_deliveries", "posted", "meta", "feedback")
 
 
-def _encode(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+class Tables(Protocol):
+    """A backend: the key-value tables of ``TABLES`` and the database under them."""
 
+    @property
+    def db(self) -> Database: ...
 
-def _decode(blob: str | bytes) -> Any:
-    return json.loads(blob)
+    @property
+    def where(self) -> str: ...
 
+    schema_found: int
 
-class _Table(SqliteDict):  # type: ignore[misc, unused-ignore]  # sqlitedict ships no type hints
-    """A SqliteDict whose connection fails fast (see ``TableConnection``)."""
-
-    def _new_conn(self) -> TableConnection:
-        return TableConnection(Path(self.filename), journal_mode=self.journal_mode)
-
-    def close(self, do_log: bool = True, force: bool = False) -> None:
-        # Keep the closed connection (sqlitedict drops it), so later calls
-        # raise StoreClosedError rather than AttributeError on None.
-        if getattr(self, "conn", None) is not None:
-            self.conn.close()
+    def table(self, name: str) -> MutableMapping[str, Any]: ...
+    def scan(self, name: str) -> Iterator[tuple[str, Any]]: ...
+    def commit(self, names: Sequence[str]) -> None: ...
+    def rollback(self, names: Sequence[str]) -> None: ...
+    def close(self) -> None: ...
 
 
 class Store:
-    """The open store file and its tables.
+    """The open store and its tables: SQLite in ``data_dir`` unless ``database_url``
+    (``postgresql://…``) names the database to use instead."""
 
-    ``store.table("papers")`` returns a dict-like ``SqliteDict``; callers
-    commit with ``store.commit(name)`` once a logical write is complete.
-    """
-
-    def __init__(self, data_dir: str | Path) -> None:
+    def __init__(self, data_dir: str | Path, database_url: str | None = None) -> None:
         self.data_dir = Path(data_dir)
-        self.path = self.data_dir / STORE_FILENAME
-        self._lock = threading.Lock()
         self._closed = False
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -77,83 +61,55 @@ class Store:
                 f"cannot create the data folder {self.data_dir}: {exc.strerror}. "
                 "Set PAPERPOST_DATA_DIR to a writable folder."
             ) from exc
-        with migrations.exclusive_lock(self.path):
-            self._check_readable()
-            self.schema_found = migrations.migrate(self.path)
-        self._tables: dict[str, SqliteDict] = {}
-        try:
-            for name in TABLES:
-                self._tables[name] = self._open_table(name)
-        except BaseException:
-            self.close()
-            raise
+        self._tables: Tables
+        if database_url:
+            from paperpost.bot.catalog.pg_store import PgTables  # psycopg only when used
 
-    def _check_readable(self) -> None:
-        """Fail loudly, naming the file, rather than silently starting afresh."""
-        if not self.path.exists():
-            return
-        try:
-            with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as conn:
-                status = conn.execute("PRAGMA quick_check").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise store_errors.from_sqlite(self.path, exc) from exc
-        if not status or status[0] != "ok":
-            detail = str(status[0]) if status else "integrity check failed"
-            raise store_errors.corrupt(self.path, detail)
+            self._tables = PgTables(database_url, TABLES)
+        else:
+            from paperpost.bot.catalog.sqlite_store import SqliteTables
 
-    def _open_table(self, name: str) -> SqliteDict:
-        try:
-            table = _Table(
-                str(self.path),
-                tablename=name,
-                autocommit=False,
-                journal_mode="WAL",
-                encode=_encode,
-                decode=_decode,
-                outer_stack=False,
-            )
-            len(table)  # forces a read, so a bad file fails here, not later
-        except sqlite3.DatabaseError as exc:
-            raise store_errors.from_sqlite(self.path, exc) from exc
-        except (RuntimeError, json.JSONDecodeError) as exc:
-            raise store_errors.corrupt(self.path, str(exc)) from exc
-        return table
+            self._tables = SqliteTables(self.data_dir / STORE_FILENAME, TABLES)
+        self.schema_found = self._tables.schema_found
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (the default backend's); on PostgreSQL there is none."""
+        if self.db.dialect != "sqlite":
+            raise StoreError(f"the store is the PostgreSQL database {self.where}, not a file")
+        return self.data_dir / STORE_FILENAME
+
+    @property
+    def db(self) -> Database:
+        return self._tables.db
+
+    @property
+    def where(self) -> str:
+        """The file or the database URL (without its password), for messages."""
+        return self._tables.where
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreClosedError(f"the store {self.path} is closed")
+            raise StoreClosedError(f"the store {self.where} is closed")
 
     def scan(self, name: str) -> Iterator[tuple[str, Any]]:
-        """Every (key, value) of a table in one query, for bulk reads.
-
-        Reads committed data straight from SQLite: iterating a SqliteDict
-        costs a round trip through its worker thread per row.
-        """
+        """Every committed (key, value) of a table in one query, for bulk reads."""
         assert name in TABLES
         self._check_open()
-        try:
-            with contextlib.closing(sqlite3.connect(self.path)) as conn:
-                rows = conn.execute(f'SELECT key, value FROM "{name}"')
-                for key, blob in rows:
-                    yield key, _decode(blob)
-        except sqlite3.Error as exc:
-            raise store_errors.from_sqlite(self.path, exc) from exc
+        return self._tables.scan(name)
 
-    def table(self, name: str) -> SqliteDict:
+    def table(self, name: str) -> MutableMapping[str, Any]:
         self._check_open()
-        return self._tables[name]
+        return self._tables.table(name)
 
     def commit(self, *names: str) -> None:
         self._check_open()
-        with self._lock:
-            for name in names or TABLES:
-                self._tables[name].commit(blocking=True)
+        self._tables.commit(names or TABLES)
 
     def rollback(self, *names: str) -> None:
         """Drop the tables' uncommitted writes: a logical write that failed half-way
         must not keep SQLite's write lock (others would wait) nor be committed later."""
-        for name in names or TABLES:
-            self._tables[name].conn.rollback()
+        self._tables.rollback(names or TABLES)
 
     @property
     def index_path(self) -> Path:
@@ -162,8 +118,7 @@ class Store:
     def close(self) -> None:
         """Idempotent. Anything still holding a table gets StoreClosedError from now on."""
         self._closed = True
-        for table in self._tables.values():
-            table.close()
+        self._tables.close()
 
     def __enter__(self) -> Store:
         return self

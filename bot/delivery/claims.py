@@ -1,18 +1,20 @@
 """Delivery claims: the ledger is the lock, across processes.
 
 Any number of ``run``, ``digest`` and ``sync`` processes may share one data
-folder. Before posting a channel's digest a process claims the channel in one
-SQLite transaction (``BEGIN IMMEDIATE``, so claims are serialised by SQLite's
-write lock): it reads the channel's ledger rows and its claim row, and takes
-the claim only if the digest is not finished and nobody else holds a live
-lease. The holder renews its lease while posting and checks it before each
-part; a claim whose holder died (lease expired, or its process is gone on this
-host) is taken over and reconciled with the platform's history (resume).
+folder (or one PostgreSQL database, as replicas). Before posting a channel's
+digest a process claims the channel in one transaction of the store's database
+(SQLite's ``BEGIN IMMEDIATE``, or on PostgreSQL an advisory lock on the
+channel, so claims of a channel are serialised across processes and
+replicas): it reads the channel's ledger rows and its claim row, and takes the
+claim only if the digest is not finished and nobody else holds a live lease.
+The holder renews its lease while posting and checks it before each part; a
+claim whose holder died (lease expired, or its process is gone on this host)
+is taken over and reconciled with the platform's history (resume).
 
-The ``claims`` table is ours, in the store's file, written through a plain
-sqlite3 connection: one row per channel with the holder, its lease, and the
-``floor`` below which no featured day is ever carried (the days completed
-while the channel was paused).
+The ``claims`` table is ours, in the store's database, written through the
+storage port (``database.py``): one row per channel with the holder, its
+lease, and the ``floor`` below which no featured day is ever carried (the
+days completed while the channel was paused).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import logging
 import os
 import secrets
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +33,9 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
-from paperpost.bot.catalog import sqlite_tables
+from paperpost.bot import metrics
+from paperpost.bot.catalog.database import Connection, Database
+from paperpost.bot.catalog.sqlite_tables import as_database
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.delivery.ledger import DeliveryState, LedgerEntry
 from paperpost.bot.errors import StoreError
@@ -86,9 +89,7 @@ def _finished(entry: LedgerEntry) -> bool:
     return entry.state in (DeliveryState.SENT, DeliveryState.DROPPED) or entry.permanent
 
 
-def _ledger_rows(
-    conn: sqlite3.Connection, channel: ChannelKey
-) -> Iterator[tuple[date, LedgerEntry]]:
+def _ledger_rows(conn: Connection, channel: ChannelKey) -> Iterator[tuple[date, LedgerEntry]]:
     """The channel's ledger entries, newest featured day first."""
     prefix = f"{channel}|"
     rows = conn.execute(
@@ -100,8 +101,8 @@ def _ledger_rows(
 
 
 class Claims:
-    def __init__(self, path: Path, *, wall_clock: Callable[[], float] = time.time) -> None:
-        self._path = path
+    def __init__(self, db: Database | Path, *, wall_clock: Callable[[], float] = time.time) -> None:
+        self._db = as_database(db, timeout=BUSY_TIMEOUT)
         self._wall = wall_clock  # leases compare across processes: real time, not a test clock
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         # Channels this process is delivering now: the sweep and a batch of one
@@ -122,18 +123,18 @@ class Claims:
                 "paused_since TEXT NOT NULL DEFAULT '')"
             )
 
-    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return sqlite_tables.connection(self._path, timeout=BUSY_TIMEOUT)
+    def _connect(self) -> contextlib.AbstractContextManager[Connection]:
+        return self._db.connection()
 
-    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return sqlite_tables.transaction(self._path, timeout=BUSY_TIMEOUT)
+    def _transaction(self, channel: ChannelKey) -> contextlib.AbstractContextManager[Connection]:
+        return self._db.transaction(lock=f"claim:{channel}")
 
     # -- reading -------------------------------------------------------------
     def progress_of(self, channels: list[ChannelKey]) -> dict[ChannelKey, Progress]:
         with self._connect() as conn:
             return {c: self._progress(conn, c) for c in channels}
 
-    def _progress(self, conn: sqlite3.Connection, channel: ChannelKey) -> Progress:
+    def _progress(self, conn: Connection, channel: ChannelKey) -> Progress:
         through: date | None = None
         unfinished: tuple[date, LedgerEntry] | None = None
         for day, entry in _ledger_rows(conn, channel):
@@ -146,7 +147,9 @@ class Claims:
             row = conn.execute(
                 "SELECT floor, paused_since FROM claims WHERE channel = ?", (str(channel),)
             ).fetchone()
-        except sqlite3.OperationalError:  # no claims table (read-only store): none yet
+        except StoreError:  # no claims table (a read-only SQLite store): none yet
+            if self._db.dialect != "sqlite":
+                raise  # PostgreSQL creates it with the schema: this is a real failure
             row = None
         floor = date.fromisoformat(row[0]) if row and row[0] else None
         if floor is not None and (through is None or floor > through):
@@ -174,6 +177,7 @@ class Claims:
         except BaseException:
             self._forget(channel)
             raise
+        metrics.CLAIMS.labels(str(claim.status)).inc()
         if claim.status not in (ClaimStatus.CLAIMED, ClaimStatus.PAUSED):
             self._forget(channel)
         return claim
@@ -183,7 +187,7 @@ class Claims:
             self._held.discard(channel)
 
     def _claim(self, channel: ChannelKey, day: date, through: date | object | None) -> Claim:
-        with self._transaction() as conn:
+        with self._transaction(channel) as conn:
             progress = self._progress(conn, channel)
             previous = next((e for d, e in _ledger_rows(conn, channel) if d == day), None)
             if previous is not None and _finished(previous):
@@ -198,6 +202,10 @@ class Claims:
                 return Claim(ClaimStatus.BUSY, previous)
             if planned and progress.through != through:
                 return Claim(ClaimStatus.STALE, previous)
+            if row and row[0] and row[0] != self.holder:
+                # A holder that died mid-post: its lease expired (or its process is gone).
+                metrics.LEASE_TAKEOVERS.inc()
+                log.info("took over an expired claim", extra={"channel": str(channel)})
             conn.execute(
                 "INSERT INTO claims (channel, holder, lease_until, day) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(channel) DO UPDATE SET holder = excluded.holder, "
@@ -222,7 +230,7 @@ class Claims:
         return True
 
     @staticmethod
-    def _paused(conn: sqlite3.Connection, channel: ChannelKey) -> bool:
+    def _paused(conn: Connection, channel: ChannelKey) -> bool:
         row = conn.execute('SELECT value FROM "channels" WHERE key = ?', (str(channel),)).fetchone()
         return bool(row and json.loads(row[0]).get("paused", False))
 
@@ -251,7 +259,7 @@ class Claims:
     def note_paused(self, channel: ChannelKey, *, paused: bool, latest_complete: date) -> None:
         """Remember when a channel was paused; at resume, raise its floor so the
         days completed meanwhile are never carried."""
-        with self._transaction() as conn:
+        with self._transaction(channel) as conn:
             row = conn.execute(
                 "SELECT paused_since, floor FROM claims WHERE channel = ?", (str(channel),)
             ).fetchone()

@@ -3,9 +3,10 @@
 Each vote is one row of the store's ``feedback`` table (a sqlitedict table:
 ``key TEXT PRIMARY KEY, value BLOB`` holding JSON), keyed
 ``channel␟paper␟kind␟user`` so a channel's votes are one key range. Writes go
-through a plain sqlite3 connection in ``BEGIN IMMEDIATE`` transactions, like
-the delivery claims: a toggle reads and flips its row atomically, so any
-number of Paperpost processes on one folder count each vote once.
+through the storage port (``database.py``) in transactions locked on the vote's
+key, like the delivery claims: a toggle reads and flips its row atomically, so
+any number of Paperpost processes on one folder (or replicas on one PostgreSQL
+database) count each vote once.
 
 Only ``forget`` (a user's own votes in a channel) and a platform's
 channel-deletion event (``forget_channel``) remove votes; posting errors and
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +24,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from paperpost.bot.catalog import sqlite_tables
+from paperpost.bot.catalog.database import Connection, Database
+from paperpost.bot.catalog.sqlite_tables import as_database
 from paperpost.bot.channels.key import ChannelKey
 
 TABLE = "feedback"
@@ -82,21 +83,21 @@ def _range(prefix: str) -> tuple[str, str]:
 
 
 class FeedbackStore:
-    """Votes in the store file at ``path`` (the ``feedback`` table ``Store`` declares)."""
+    """Votes in the store's database (the ``feedback`` table ``Store`` declares)."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    def __init__(self, db: Database | Path) -> None:
+        self._db = as_database(db, timeout=BUSY_TIMEOUT)
 
-    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return sqlite_tables.connection(self._path, timeout=BUSY_TIMEOUT)
+    def _connect(self) -> contextlib.AbstractContextManager[Connection]:
+        return self._db.connection()
 
-    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return sqlite_tables.transaction(self._path, timeout=BUSY_TIMEOUT)
+    def _write(self, lock: str | None = None) -> contextlib.AbstractContextManager[Connection]:
+        return self._db.transaction(lock=None if lock is None else f"vote:{lock}")
 
     def toggle(self, vote: Vote) -> bool:
         """Cast ``vote``, or take it back when the user had cast it: True when cast."""
         key = vote.key()
-        with self._write() as conn:
+        with self._write(key) as conn:
             if conn.execute(f'SELECT 1 FROM "{TABLE}" WHERE key = ?', (key,)).fetchone():
                 conn.execute(f'DELETE FROM "{TABLE}" WHERE key = ?', (key,))
                 return False
@@ -109,7 +110,7 @@ class FeedbackStore:
     def remove(self, channel: ChannelKey, paper_id: str, kind: Kind, user: str | None) -> int:
         """Remove one user's vote (``user``) or everyone's (``None``); how many went."""
         prefix = SEP.join((str(channel), paper_id, str(kind)))
-        with self._write() as conn:
+        with self._write(prefix) as conn:
             if user is not None:
                 cur = conn.execute(f'DELETE FROM "{TABLE}" WHERE key = ?', (prefix + SEP + user,))
             else:
@@ -147,7 +148,11 @@ class FeedbackStore:
         """Store ``votes`` (an import): a vote already there keeps one row."""
         rows = [(v.key(), json.dumps(v.value(), ensure_ascii=False)) for v in votes]
         with self._write() as conn:
-            conn.executemany(f'INSERT OR REPLACE INTO "{TABLE}" (key, value) VALUES (?, ?)', rows)
+            conn.executemany(
+                f'INSERT INTO "{TABLE}" (key, value) VALUES (?, ?) '
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                rows,
+            )
 
 
 def _vote(key: str, blob: str | bytes) -> Vote:

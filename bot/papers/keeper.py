@@ -9,8 +9,10 @@ shared ``DayRefresher`` (so a digest posted afterwards needs no request of its o
 Requests depend on days, never on the number of channels.
 
 With several processes on one data folder, only the holder of an OS file lock
-(``keeper.lock``) does this; every process still indexes days others stored
-(``index_pending``) every minute. When Hugging Face cannot be reached at first start
+(``keeper.lock``) does this; with replicas on one PostgreSQL database, only the
+holder of a session advisory lock (so the upstream requests do not grow with
+replicas). Every process still indexes days others stored (``index_pending``)
+every minute. When Hugging Face cannot be reached at first start
 (an empty store), the bundled snapshot fills the store, and the health says so.
 """
 
@@ -22,9 +24,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from pathlib import Path
 
-from paperpost.bot.catalog.index_lock import WriterLock
+from paperpost.bot.catalog.database import SingletonLock
 from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.delivery.featured_day import digest_day_for, is_final, recent_featured_days
@@ -33,7 +34,7 @@ from paperpost.bot.papers.refresh import DayRefresher
 
 log = logging.getLogger(__name__)
 
-LOCK_FILENAME = "keeper.lock"
+LOCK_NAME = "keeper"  # keeper.lock beside the SQLite store; an advisory lock on PostgreSQL
 TICK_SECONDS = 60.0  # how often the keeper looks (and indexes days other processes stored)
 RETRY_AFTER = timedelta(minutes=10)  # a day that failed or came back empty, asked again
 REFRESH_DAYS = 3  # recent featured days whose upvotes are refreshed once per UTC day
@@ -55,14 +56,14 @@ class PaperKeeper:
         library: PaperLibrary,
         refresher: DayRefresher,
         origin: PapersOrigin,
-        lock_path: Path,
+        lock: SingletonLock,
         clock: Callable[[], datetime],
         backfill_days: int,
     ) -> None:
         self._library = library
         self._refresher = refresher
         self._origin = origin
-        self._lock = WriterLock(lock_path)
+        self._lock = lock
         self._clock = clock
         self._backfill_days = backfill_days
         self._stopping = asyncio.Event()
@@ -81,7 +82,7 @@ class PaperKeeper:
         library, clock = refresher.library, refresher.clock
         return cls(
             library=library, refresher=refresher, origin=origin, clock=clock,
-            lock_path=store.data_dir / LOCK_FILENAME, backfill_days=backfill_days,
+            lock=store.db.singleton_lock(LOCK_NAME), backfill_days=backfill_days,
         )  # fmt: skip
 
     # -- lifecycle -------------------------------------------------------------
@@ -114,7 +115,7 @@ class PaperKeeper:
         """Index what others stored; then, as the one keeper of the folder, backfill,
         fetch the newest complete day and refresh recent upvotes."""
         await asyncio.to_thread(self._library.index_pending)
-        if not self._lock.try_acquire():
+        if not await asyncio.to_thread(self._lock.try_acquire):
             return  # another process keeps the folder current
         now = self._clock()
         if not self._backfilled:

@@ -2,8 +2,8 @@
 
 A paper not in the store is looked up upstream (``UpstreamPapers``) at most once
 per id per hour, however often it is pasted and however many Paperpost processes
-share the data folder: each lookup is first recorded in the ``paper_lookups``
-table of the store's file, in one SQLite transaction that succeeds only when no
+share the store: each lookup is first recorded in the ``paper_lookups``
+table of the store's database, in one transaction that succeeds only when no
 lookup of that id was recorded within the hour. Misses are remembered the same
 way. Within a process, pastes of an id being looked up wait for that lookup.
 
@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from paperpost.bot.catalog import sqlite_tables
+from paperpost.bot.catalog.database import Connection, Database
 from paperpost.bot.catalog.library import PaperLibrary
+from paperpost.bot.catalog.sqlite_tables import as_database
 from paperpost.bot.errors import StoreError
 from paperpost.bot.papers.links import paper_id_in
 from paperpost.bot.papers.model import Paper
@@ -41,16 +41,16 @@ class LookupThrottle:
 
     def __init__(
         self,
-        store_path: Path,
+        store: Database | Path,
         *,
         interval: float = INTERVAL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._path = store_path
+        self._db = as_database(store, timeout=BUSY_TIMEOUT)
         self._interval = interval
         self._clock = clock
         try:
-            with self._transaction() as conn:
+            with self._db.transaction() as conn:
                 conn.execute(
                     f"CREATE TABLE IF NOT EXISTS {TABLE} "
                     "(paper_id TEXT PRIMARY KEY, looked_up_at REAL NOT NULL)"
@@ -58,15 +58,15 @@ class LookupThrottle:
         except StoreError as exc:  # a read-only store: no lookups (none could be stored)
             log.debug("%s table not created: %s", TABLE, exc)
 
-    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return sqlite_tables.transaction(self._path, timeout=BUSY_TIMEOUT)
+    def _transaction(self, paper_id: str) -> contextlib.AbstractContextManager[Connection]:
+        return self._db.transaction(lock=f"lookup:{paper_id}")
 
     def claim(self, paper_id: str) -> bool:
         """Record a lookup of ``paper_id`` now; ``False`` when one was recorded within
         the interval (by any process), or when the store cannot record it."""
         now = self._clock()
         try:
-            with self._transaction() as conn:
+            with self._transaction(paper_id) as conn:
                 conn.execute(
                     f"DELETE FROM {TABLE} WHERE looked_up_at <= ?", (now - self._interval,)
                 )
@@ -76,7 +76,8 @@ class LookupThrottle:
                 if row is not None and now - row[0] < self._interval:
                     return False
                 conn.execute(
-                    f"INSERT OR REPLACE INTO {TABLE} (paper_id, looked_up_at) VALUES (?, ?)",
+                    f"INSERT INTO {TABLE} (paper_id, looked_up_at) VALUES (?, ?) "
+                    "ON CONFLICT (paper_id) DO UPDATE SET looked_up_at = excluded.looked_up_at",
                     (paper_id, now),
                 )
                 return True
