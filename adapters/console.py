@@ -16,6 +16,7 @@ from paperpost.bot.channels.key import CONSOLE_CHANNEL
 from paperpost.bot.channels.plain_text import paper_detail, paper_line, plural
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.delivery.weekly_roundup import Roundup
 from paperpost.bot.ports import Core, PartGuard, no_guard
 
 CONSOLE_USER = "you"
@@ -48,6 +49,24 @@ def render_digest(digest: Digest) -> str:
     return "\n".join(lines)
 
 
+def render_roundup(roundup: Roundup) -> str:
+    """The weekly roundup as plain text: papers by reference, with their counts."""
+    lines = [f"== {roundup.headline} =="]
+    if roundup.team:
+        lines.append("The team's most liked and saved:")
+        lines += [
+            f"{i:>2}. {p.title}  👍 {p.likes} · 🔖 {p.saves}" + (f"\n    {p.url}" if p.url else "")
+            for i, p in enumerate(roundup.team, 1)
+        ]
+    if roundup.missed:
+        lines.append("Most upvoted this week, not shown here:")
+        lines += [
+            f"{i:>2}. {p.title}  [▲{p.upvotes}]\n    {p.hf_url}"
+            for i, p in enumerate(roundup.missed, 1)
+        ]
+    return "\n".join(lines)
+
+
 class ConsolePlatform:
     """Prints digests; the terminal keeps no history to search, so resume reprints."""
 
@@ -61,6 +80,12 @@ class ConsolePlatform:
     ) -> None:
         await before_part()  # one part: the whole digest
         print(render_digest(digest), file=self._out or sys.stdout, flush=True)
+
+    async def post_roundup(
+        self, roundup: Roundup, *, resume: bool, before_part: PartGuard = no_guard
+    ) -> None:
+        await before_part()
+        print(render_roundup(roundup), file=self._out or sys.stdout, flush=True)
 
     async def aclose(self) -> None:
         """Nothing to release: the terminal is not ours to close."""
@@ -78,5 +103,5 @@ async def serve_console(
             return
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        reply = await core.handle(CONSOLE_CHANNEL, line, user=CONSOLE_USER)
+        reply = await core.handle(CONSOLE_CHANNEL, line, user=CONSOLE_USER, name=CONSOLE_USER)
         print(render_reply(reply), file=out or sys.stdout, flush=True)

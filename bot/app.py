@@ -14,12 +14,12 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from paperpost.bot.catalog.library import IndexReport, PaperLibrary
+from paperpost.bot.app_reads import CoreReads
+from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.grammar import Command, parse_command
-from paperpost.bot.channels.handlers import CommandHandlers, paper_named
+from paperpost.bot.channels.handlers import CommandHandlers
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.post_reply import post_now
 from paperpost.bot.channels.registry import ChannelRegistry
@@ -33,10 +33,9 @@ from paperpost.bot.delivery.ledger import Ledger
 from paperpost.bot.delivery.outbox import Delivery, Outbox
 from paperpost.bot.delivery.planner import DeliveryPlanner
 from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
+from paperpost.bot.delivery.weekly import WeeklyRoundups
 from paperpost.bot.errors import UserError
 from paperpost.bot.feedback.commands import FeedbackCommands
-from paperpost.bot.feedback.export import export_votes, parse_votes
-from paperpost.bot.feedback.reading_list import Tally, reading_list
 from paperpost.bot.feedback.votes import FeedbackStore
 from paperpost.bot.papers.keeper import PaperKeeper
 from paperpost.bot.papers.lookup import LookupThrottle, PaperLookup
@@ -46,7 +45,7 @@ from paperpost.bot.papers.paper_api import UpstreamPapers
 from paperpost.bot.papers.refresh import DayRefresher, PaperSource
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.bot.papers.sync import SyncReport, sync_days
-from paperpost.bot.ports import ClosableSource, Health, Platform
+from paperpost.bot.ports import ClosableSource, Platform
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Paperpost:
+class Paperpost(CoreReads):
     def __init__(
         self,
         *,
@@ -106,6 +105,11 @@ class Paperpost:
             clock=clock,
         )
         self.feedback = FeedbackStore(store.db)
+        self.weekly = WeeklyRoundups(
+            db=store.db, library=library, channels=self.channels, ledger=self.ledger,
+            claims=self.claims, feedback=self.feedback, outbox=self.outbox, clock=clock,
+            on_permanent=self._pause_after_error,
+        )  # fmt: skip
         self.handlers = CommandHandlers(
             library=library,
             channels=self.channels,
@@ -162,21 +166,26 @@ class Paperpost:
         self.outbox.register(platform)
 
     # -- commands --------------------------------------------------------------
-    async def handle(self, channel: ChannelKey, text: str, *, user: str | None = None) -> Reply:
+    async def handle(
+        self, channel: ChannelKey, text: str, *, user: str | None = None, name: str | None = None
+    ) -> Reply:
         """Parse and execute one command line. Never raises."""
         try:
             command = parse_command(text)
         except UserError as exc:
             return error(str(exc))
-        return await self.execute(channel, command, user=user)
+        return await self.execute(channel, command, user=user, name=name)
 
     async def execute(
-        self, channel: ChannelKey, command: Command, *, user: str | None = None
-    ) -> Reply:
+        self, channel: ChannelKey, command: Command, *, user: str | None = None,
+        name: str | None = None,
+    ) -> Reply:  # fmt: skip
+        """``name``: the user's display name, kept with their votes (plain text)."""
         try:
             if command.name == "post":  # async: it posts through the outbox
                 return await self.post_now(channel)
-            return await asyncio.to_thread(self.handlers.run, channel, command, user=user)
+            run = self.handlers.run
+            return await asyncio.to_thread(run, channel, command, user=user, name=name)
         except UserError as exc:
             return error(str(exc))
         except Exception as exc:
@@ -187,9 +196,11 @@ class Paperpost:
         self.claims.note_paused(
             channel, paused=settings.paused, latest_complete=digest_day_for(self.clock())
         )
-        # Handlers run in a worker thread; the scheduler lives on the loop.
+        self.weekly.note_settings(channel, settings)  # re-armed when its roundup changed
+        # Handlers run in a worker thread; the schedulers live on the loop.
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.scheduler.set_channel, channel, settings)
+            self._loop.call_soon_threadsafe(self.weekly.set_channel, channel, settings)
 
     def _pause_after_error(self, channel: ChannelKey, reason: str) -> None:
         settings = self.channels.get(channel)
@@ -200,6 +211,7 @@ class Paperpost:
         self.channels.save(channel, paused)
         self.claims.note_paused(channel, paused=True, latest_complete=digest_day_for(self.clock()))
         self.scheduler.remove_channel(channel)
+        self.weekly.remove_channel(channel)
 
     # -- service ---------------------------------------------------------------
     async def start(self) -> None:
@@ -207,6 +219,7 @@ class Paperpost:
         self._loop = asyncio.get_running_loop()
         self.scheduler.rebuild(self.channels.all())
         self.scheduler.start()
+        self.weekly.start(self.channels.all())
         self._sweeper = asyncio.create_task(self._sweep_forever())
         if self.keeper is not None:
             self.keeper.start()
@@ -225,6 +238,7 @@ class Paperpost:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.scheduler.shutdown()
+        await self.weekly.stop()
 
     def close(self) -> None:
         self.library.close()
@@ -238,10 +252,11 @@ class Paperpost:
         """Catch up now (in the background, so commands are served meanwhile), then
         retry waiting and failed digests every few minutes."""
         while True:
-            try:
-                await self.catch_up()
-            except Exception:
-                log.exception("catch-up sweep failed")
+            for sweep in (self.catch_up, self.weekly.catch_up):  # digests, then a missed roundup
+                try:
+                    await sweep()
+                except Exception:
+                    log.exception("catch-up sweep failed")
             await asyncio.sleep(SWEEP_INTERVAL.total_seconds())
 
     async def run_due(self, channel: ChannelKey) -> None:
@@ -264,11 +279,14 @@ class Paperpost:
         self, *, day: date | None = None, channel: ChannelKey | None = None, dry_run: bool = False
     ) -> list[Delivery]:
         """Cron mode: post now. With ``day``, that day to every unpaused channel (or
-        ``channel``); without, each channel's digest as its schedule says."""
+        ``channel``); without, each channel's digest as its schedule says (and, for
+        all channels, the latest weekly roundup not posted yet)."""
         chosen = [(channel, self.channels.get(channel))] if channel else self.channels.all()
         if day is not None:
             keys = [key for key, settings in chosen if not settings.paused]
             return await self.planner.post_day(day, keys, dry_run=dry_run)
+        if channel is None and not dry_run:
+            await self.weekly.catch_up()  # cron's roundups too: a missed one, once
         return await self.planner.deliver_scheduled(chosen, dry_run=dry_run)
 
     def digests_for_day(self, day: date, channels: Iterable[ChannelKey]) -> list[Digest]:
@@ -285,20 +303,19 @@ class Paperpost:
         finally:
             self.close()
 
-    def health(self) -> Health:
-        latest, papers = self.library.latest_day(), self.library.paper_count()
-        origin = self.origin.current(has_papers=papers > 0)
-        return Health(papers, latest, self.scheduler.job_count(), origin and str(origin))
-
     async def post_now(self, channel: ChannelKey) -> Reply:
         """The ``post`` command: this channel's next digest, now, through the ledger."""
         return await post_now(self.planner, channel, self.channels.get(channel))
 
-    def search(self, query: str, *, limit: int) -> list[Paper]:
-        return self.library.search(query, limit=limit)
-
-    def paper(self, reference: str) -> Paper | None:
-        return paper_named(self.library, reference)
+    async def forget_channel(self, channel: ChannelKey) -> None:
+        """The platform deleted the channel: its votes, saves, settings, saved searches
+        and roundups go (nothing else removes them all)."""
+        self.scheduler.remove_channel(channel)
+        self.weekly.remove_channel(channel)
+        votes = await asyncio.to_thread(self.feedback.forget_channel, channel)
+        await asyncio.to_thread(self.weekly.ledger.forget_channel, channel)
+        await asyncio.to_thread(self.channels.delete, channel)
+        log.info("channel deleted: %d vote(s) forgotten", votes, extra={"channel": str(channel)})
 
     async def papers_linked(self, urls: Sequence[str]) -> dict[str, Paper]:
         """``{url: paper}`` for the links naming a paper that is stored or, once an hour
@@ -317,34 +334,3 @@ class Paperpost:
         if report.papers and not isinstance(self.source, BundledSnapshot):
             self.origin.note_fetched()
         return report
-
-    def channel_list(self) -> list[tuple[ChannelKey, ChannelSettings]]:
-        return self.channels.all()
-
-    def export_channels(self) -> dict[str, Any]:
-        """Every channel, and (an optional field, added later) every channel's votes."""
-        return {**self.channels.export(), "feedback": export_votes(self.feedback)}
-
-    def import_channels(self, data: Any) -> list[ChannelKey]:
-        votes = parse_votes(data)  # checked before any channel is written: all or nothing
-        keys = self.channels.import_(data)
-        self.feedback.add_many(votes)
-        return keys
-
-    def saved_papers(self, channel: ChannelKey) -> list[tuple[Paper | None, Tally]]:
-        """The channel's reading list, newest first (``paperpost saved``)."""
-        listed = reading_list(self.feedback.votes(channel))
-        return [(self.library.get(t.paper_id), t) for t in listed]
-
-    def next_digest(self) -> tuple[datetime, ChannelKey] | None:
-        """The soonest scheduled digest and its channel (``None``: nothing scheduled)."""
-        upcoming = [
-            (when, key)
-            for key, settings in self.channels.all()
-            if not settings.paused and (when := self.scheduler.next_run(key)) is not None
-        ]
-        return min(upcoming, default=None)
-
-    def check_index(self) -> IndexReport:
-        """Store against index, repairing what this process can (``paperpost doctor``)."""
-        return self.library.check_index(repair=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,7 +211,9 @@ class Config:
             ),
             replica=parsed(
                 "PAPERPOST_REPLICA", _replica, None, "a name of letters, digits, '.', '_' or '-'"
-            ),
+            )
+            # On a shared database every process is one of several: name it by its host.
+            or (socket.gethostname() if get("PAPERPOST_DATABASE_URL") else None),
         )
 
     @property

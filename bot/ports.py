@@ -16,6 +16,7 @@ from paperpost.bot.channels.grammar import Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.delivery.weekly_roundup import Roundup
 from paperpost.bot.papers.model import Paper
 
 PartGuard = Callable[[], Awaitable[None]]
@@ -56,21 +57,42 @@ class Platform(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class RoundupPlatform(Protocol):
+    """A ``Platform`` that also posts weekly roundups (bot/delivery/weekly_roundup.py):
+    one message, raising ``DeliveryError`` as ``post_digest`` does. With ``resume=True``
+    it first looks for ``roundup.marker`` among the channel's recent messages and
+    posts nothing when it is there. ``before_part`` is awaited just before posting."""
+
+    name: str
+
+    async def post_roundup(
+        self, roundup: Roundup, *, resume: bool, before_part: PartGuard = no_guard
+    ) -> None: ...
+
+
 class Core(Protocol):
     """What adapters need from ``bot.app.Paperpost``: commands in, replies out
     (``handle`` a typed line, or ``execute`` a command built from typed options;
-    neither raises), a place to register their delivery platform, and the papers
-    pasted links name (``papers_linked``, for link cards; never raises)."""
+    neither raises; ``name`` is the user's display name, kept with their votes), a
+    place to register their delivery platform, the papers pasted links name
+    (``papers_linked``, for link cards; never raises), and a channel the platform
+    deleted (``forget_channel``: its votes, saves, settings and saved searches go)."""
 
     def register_platform(self, platform: Platform) -> None: ...
 
-    async def handle(self, channel: ChannelKey, text: str, *, user: str | None = None) -> Reply: ...
-
-    async def execute(
-        self, channel: ChannelKey, command: Command, *, user: str | None = None
+    async def handle(
+        self, channel: ChannelKey, text: str, *, user: str | None = None, name: str | None = None
     ) -> Reply: ...
 
+    async def execute(
+        self, channel: ChannelKey, command: Command, *, user: str | None = None,
+        name: str | None = None,
+    ) -> Reply: ...  # fmt: skip
+
     async def papers_linked(self, urls: Sequence[str]) -> dict[str, Paper]: ...
+
+    async def forget_channel(self, channel: ChannelKey) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -389,6 +389,7 @@ def cmd_channels(args: argparse.Namespace, config: Config) -> int:
         print(
             f"{key}  {state}  {s.post_time:%H:%M} {s.timezone} {s.days_text()}  "
             f"top {s.top_n}  {plural(len(s.subscriptions), 'saved search', 'saved searches')}"
+            f"  weekly {s.weekly or 'off'}"
         )
     return 0
 

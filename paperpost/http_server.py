@@ -46,7 +46,7 @@ async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "starting", "reason": starting}, status=503)
     core = request.app[CORE_KEY]
     try:
-        core.store.db.ping()  # a replica that cannot reach the shared database is not healthy
+        dialect = core.check_database()  # a replica that cannot reach it is not healthy
         health = core.health()
     except StoreError as exc:
         return web.json_response(
@@ -56,7 +56,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "status": "ok",
-            "database": core.store.db.dialect,
+            "database": dialect,
             "replica": request.app[REPLICA_KEY] or None,
             "papers": health.papers,
             "latest_day": latest.isoformat() if latest else None,

@@ -101,6 +101,16 @@ def _throwaway(bindir: str) -> Iterator[PostgresServer]:
             )  # fmt: skip
 
 
+@contextlib.contextmanager
+def throwaway_server() -> Iterator[PostgresServer]:
+    """A throwaway server outside pytest (the benchmarks); RuntimeError without binaries."""
+    bindir = _binaries()
+    if bindir is None:
+        raise RuntimeError("no initdb in /usr/lib/postgresql/*/bin or on PATH")
+    with _throwaway(bindir) as server:
+        yield server
+
+
 def _unavailable(reason: str) -> None:
     if os.environ.get("PAPERPOST_TEST_REQUIRE_POSTGRES"):
         pytest.fail(f"PostgreSQL required (PAPERPOST_TEST_REQUIRE_POSTGRES) but {reason}")

@@ -99,7 +99,7 @@ async def test_login_gateway_and_command_sync(fake: FakeDiscord, runtime: Discor
     subs = {o["name"]: o for o in admin["options"]}
     assert set(subs) == {"subscribe", "unsubscribe", "pause", "resume", "set", "post"}
     settings = {o["name"]: o for o in subs["set"]["options"]}
-    assert set(settings) == {"time", "tz", "top", "days", "threads", "min-upvotes"}
+    assert set(settings) == {"time", "tz", "top", "days", "threads", "min-upvotes", "weekly"}
     top = settings["top"]["options"][0]
     assert (top["type"], top["min_value"], top["max_value"]) == (4, 1, 20)
     assert settings["tz"]["options"][0]["autocomplete"] is True

@@ -133,12 +133,15 @@ class BrokenCore:
 
     def register_platform(self, platform: Any) -> None: ...
 
-    async def handle(self, channel: ChannelKey, text: str, *, user: str | None = None) -> Reply:
+    async def handle(
+        self, channel: ChannelKey, text: str, *, user: str | None = None, name: str | None = None
+    ) -> Reply:
         raise RuntimeError("core down")
 
     async def execute(
-        self, channel: ChannelKey, command: Command, *, user: str | None = None
-    ) -> Reply:
+        self, channel: ChannelKey, command: Command, *, user: str | None = None,
+        name: str | None = None,
+    ) -> Reply:  # fmt: skip
         raise RuntimeError("core down")
 
 

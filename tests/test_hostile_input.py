@@ -443,7 +443,7 @@ class FakeInteraction:
         self.id = 1500000000000000001
         self.guild_id = DISCORD_GUILD
         self.channel_id = DISCORD_CHANNEL
-        self.user = SimpleNamespace(id=DISCORD_USER)
+        self.user = SimpleNamespace(id=DISCORD_USER, display_name="ana")
         self.sent: list[dict[str, Any]] = []  # followups and channel posts, as send kwargs
         self.announcements: list[dict[str, Any]] = []
         self.can_post = can_post

@@ -17,7 +17,7 @@ from tests.conftest import no_sleep
 
 @pytest.mark.parametrize("platform", [ConsolePlatform, SlackPlatform, DiscordPlatform])
 def test_every_platform_fulfils_the_port_with_aclose(platform: type) -> None:
-    for name in ("post_digest", "aclose"):
+    for name in ("post_digest", "post_roundup", "aclose"):
         assert inspect.iscoroutinefunction(getattr(platform, name, None)), name
     assert isinstance(platform.name, str)
 
@@ -30,7 +30,7 @@ async def test_a_platform_without_connections_closes_as_a_no_op() -> None:
 
 def test_the_core_fulfils_the_core_port() -> None:
     port = {n for n, v in vars(Core).items() if callable(v) and not n.startswith("_")}
-    assert port == {"register_platform", "handle", "execute", "papers_linked"}
+    assert port == {"register_platform", "handle", "execute", "papers_linked", "forget_channel"}
     for name in port:
         ours, theirs = (
             inspect.signature(getattr(Paperpost, name)),

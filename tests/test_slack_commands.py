@@ -67,13 +67,16 @@ class FakeCore:
     def register_platform(self, platform: Any) -> None:
         self.platforms.append(platform)
 
-    async def handle(self, channel: ChannelKey, text: str, *, user: str | None = None) -> Reply:
+    async def handle(
+        self, channel: ChannelKey, text: str, *, user: str | None = None, name: str | None = None
+    ) -> Reply:
         self.calls.append((channel, text, user))
         return self.answer(text)
 
     async def execute(
-        self, channel: ChannelKey, command: Command, *, user: str | None = None
-    ) -> Reply:
+        self, channel: ChannelKey, command: Command, *, user: str | None = None,
+        name: str | None = None,
+    ) -> Reply:  # fmt: skip
         return await self.handle(channel, f"{command.name} {command.arg}".strip(), user=user)
 
 

@@ -28,3 +28,9 @@ def test_manifest_asks_for_link_cards() -> None:
     assert re.search(r"unfurl_domains:\n\s+- arxiv\.org\n\s+- huggingface\.co", text)
     assert re.search(r"bot_events:\n\s+- link_shared", text)
     assert {"      - links:read", "      - links:write"} <= set(active_lines())
+
+
+def test_manifest_subscribes_to_channel_deletion() -> None:
+    """Without these events a deleted channel's votes and settings would stay for ever."""
+    text = "\n".join(active_lines())
+    assert re.search(r"bot_events:\n(\s+- \w+\n)*\s+- channel_deleted\n\s+- group_deleted", text)

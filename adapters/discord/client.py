@@ -20,6 +20,7 @@ from discord.gateway import DiscordWebSocket
 from paperpost.adapters.discord.command_tree import PaperCommands
 from paperpost.adapters.discord.context_menu import show_paper_menu
 from paperpost.adapters.discord.delivery import DiscordPlatform
+from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import apology
 from paperpost.bot.config import Config
 from paperpost.bot.errors import UserError
@@ -53,6 +54,16 @@ class PaperpostClient(discord.Client):
         self.tree.add_command(show_paper_menu(core))  # "Show paper" on a message with links
         self.tree.error(self._on_command_error)
         self._guild_id = guild_id
+        self._core = core
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        """A channel deleted (CHANNEL_DELETE): its votes, saves and settings go. Nothing
+        else removes them all: not the bot's removal, not a posting error."""
+        key = ChannelKey("discord", str(channel.guild.id), str(channel.id))
+        try:
+            await self._core.forget_channel(key)
+        except Exception:  # an event handler's failure must stay in the log
+            log.exception("forgetting the deleted channel %s failed", key)
 
     async def setup_hook(self) -> None:
         if self._guild_id:  # a dev guild updates at once; global commands propagate lazily

@@ -97,9 +97,9 @@ class PaperCommands:
             await interaction.response.send_message(NOT_IN_GUILD, ephemeral=True)
             return
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)  # within 3 s
-        user = str(interaction.user.id)
+        user, name = str(interaction.user.id), interaction.user.display_name
         try:
-            reply = await self.core.execute(key, command, user=user)
+            reply = await self.core.execute(key, command, user=user, name=name)
         except Exception as exc:  # the core never raises; this is the last line of defence
             reply = apology(exc, command=command.name, platform="discord", channel=str(key))
         text = for_discord(reply.text)
@@ -279,3 +279,10 @@ class PaperCommands:
             interaction: discord.Interaction, upvotes: app_commands.Range[int, 0, 100_000]
         ) -> None:
             await run(interaction, setting("min-upvotes", str(upvotes)), ephemeral=True)
+
+        @group.command(name="weekly", description="The weekly roundup: a day and a time, or off")
+        @app_commands.describe(when="e.g. fri 16:00 (this channel's zone), or off")
+        async def set_weekly(
+            interaction: discord.Interaction, when: app_commands.Range[str, 1, 20]
+        ) -> None:
+            await run(interaction, setting("weekly", when), ephemeral=True)

@@ -15,7 +15,9 @@ import discord
 
 from paperpost.adapters.discord.errors import TRANSIENT_EXCEPTIONS, delivery_error
 from paperpost.adapters.discord.render import DigestPart, render_digest, thread_name
+from paperpost.adapters.discord.roundup import post_roundup
 from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.delivery.weekly_roundup import Roundup
 from paperpost.bot.errors import DeliveryError
 from paperpost.bot.ports import PartGuard, no_guard
 
@@ -49,6 +51,13 @@ class DiscordPlatform:
             error = delivery_error(exc)
             log.warning("posting %s failed: %s", digest.marker, error)
             raise error from exc
+
+    async def post_roundup(
+        self, roundup: Roundup, *, resume: bool, before_part: PartGuard = no_guard
+    ) -> None:
+        """The weekly roundup: one message (adapters/discord/roundup.py)."""
+        await before_part()
+        await post_roundup(self._client, roundup, resume=resume, history_limit=self._history_limit)
 
     async def aclose(self) -> None:
         """Close the client (for the post-only client of ``open_discord_platform``)."""

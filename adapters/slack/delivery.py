@@ -20,7 +20,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from paperpost.adapters.slack.client import CALL_ERRORS, DEFAULT_MAX_WAIT, Sleep, delivery_error
 from paperpost.adapters.slack.pacer import PostPacer
 from paperpost.adapters.slack.render import SlackMessage, render_digest
+from paperpost.adapters.slack.roundup import post_roundup
 from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.delivery.weekly_roundup import Roundup
 from paperpost.bot.errors import DeliveryError
 from paperpost.bot.ports import PartGuard, no_guard
 
@@ -70,6 +72,14 @@ class SlackPlatform:
 
     async def aclose(self) -> None:
         """Nothing to release: the Slack client opens a session per call."""
+
+    async def post_roundup(
+        self, roundup: Roundup, *, resume: bool, before_part: PartGuard = no_guard
+    ) -> None:
+        """The weekly roundup: one message (adapters/slack/roundup.py)."""
+        await before_part()
+        await self.pacer.wait(roundup.channel.channel)
+        await post_roundup(self.client, roundup, resume=resume)
 
     async def post_digest(
         self, digest: Digest, *, resume: bool, before_part: PartGuard = no_guard

@@ -25,6 +25,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.web.async_client import AsyncWebClient
 
 from paperpost.adapters.slack.changers import ChangerCheck
+from paperpost.adapters.slack.channel_events import ChannelEvents
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
 from paperpost.adapters.slack.link_cards import LinkCards
@@ -156,6 +157,7 @@ async def start_slack(
     commands = SlashCommands(core, client, changers=changers)
     commands.register(bolt)
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
+    ChannelEvents(core).register(bolt)  # a deleted channel's votes and settings go
     platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
     core.register_platform(platform)
 

@@ -108,7 +108,9 @@ class SlashCommands:
             block = SectionBlock(text=MarkdownTextObject(text=":no_entry: " + refusal))
             await respond(text=refusal, blocks=[block.to_dict()], response_type="ephemeral")
             return
-        reply = await self.core.handle(channel, text, user=user)
+        # The user's name as the payload gives it, kept with their votes (plain text).
+        name = command.get("user_name") if isinstance(command.get("user_name"), str) else None
+        reply = await self.core.handle(channel, text, user=user, name=name)
         hint = False
         if not reply.is_error and reply.command == "subscribe":
             hint = await bot_is_member(self.client, channel_id) is False

@@ -27,15 +27,17 @@ from paperpost.bot.channels.settings import (
     parse_time,
     parse_timezone,
     parse_top_n,
+    parse_weekly,
 )
 from paperpost.bot.errors import UserError
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 # The version that introduced each field of a channel record (named as ChannelSettings'
 # attributes). A new field: add it here with the new version, and bump EXPORT_VERSION.
 FIELD_VERSIONS = {
     "post_time": 1, "timezone": 1, "days": 1, "top_n": 1, "min_upvotes": 1,
     "threads": 1, "paused": 1, "paused_reason": 1, "subscriptions": 1,
+    "weekly": 2,  # the weekly roundup: "fri 16:00" or null (off)
 }  # fmt: skip
 MAX_REASON_LENGTH = 500
 _DEFAULTS = {f.name: getattr(ChannelSettings(), f.name) for f in fields(ChannelSettings)}
@@ -111,6 +113,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "paused": _flag,
     "paused_reason": _reason,
     "subscriptions": _subscriptions,
+    "weekly": lambda v: None if v is None else parse_weekly(_text(v)),
 }
 
 

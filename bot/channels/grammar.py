@@ -54,7 +54,7 @@ USAGE = """\
 /papers why ID              which saved search brought a paper here
 /papers settings            this channel's settings
 /papers set time HH:MM | tz ZONE | top N | days mon-fri|daily|mon,wed,fri
-            | threads on|off | min-upvotes N
+            | threads on|off | min-upvotes N | weekly DAY HH:MM|off
 /papers pause | resume      stop or restart the daily digest
 /papers post                post this channel's next digest now
 /papers like ID | save ID   👍 a paper, or 🔖 save it to this channel's reading list (again: undo)

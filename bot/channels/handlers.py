@@ -22,6 +22,7 @@ from paperpost.bot.channels.settings import (
     SETTINGS,
     ChannelSettings,
     apply_setting,
+    weekly_text,
 )
 from paperpost.bot.delivery.digest import DayMatcher, build_digest
 from paperpost.bot.delivery.ledger import Ledger
@@ -73,14 +74,18 @@ class CommandHandlers:
         self._papers_from = papers_from
         self._feedback = feedback
 
-    def run(self, channel: ChannelKey, command: Command, *, user: str | None = None) -> Reply:
+    def run(
+        self, channel: ChannelKey, command: Command, *, user: str | None = None,
+        name: str | None = None,
+    ) -> Reply:  # fmt: skip
         """The reply to ``command``, stamped with its name; a ``UserError`` becomes
-        an error reply. Anything else propagates to the core's error sink."""
+        an error reply. Anything else propagates to the core's error sink. ``name``:
+        the user's display name (kept with their votes)."""
         handler: Callable[[ChannelKey, Command], Reply]
         team = command.name == "top" and command.arg.lower().startswith("team")
         if self._feedback is not None and (command.name in FEEDBACK_COMMANDS or team):
             feedback = self._feedback
-            handler = lambda channel, command: feedback.run(channel, command, user)  # noqa: E731
+            handler = lambda channel, command: feedback.run(channel, command, user, name)  # noqa: E731
         else:
             handler = getattr(self, "do_" + command.name)
         try:
@@ -184,6 +189,7 @@ class CommandHandlers:
             f"Papers per digest: {s.top_n}, minimum upvotes: {s.min_upvotes}",
             f"Threads: {'on' if s.threads else 'off'}",
             f"Saved searches: {len(s.subscriptions)} (see /papers list)",
+            f"Weekly roundup: {weekly_text(s)}",
         ]
         if next_post and not s.paused:
             lines.append(f"Next digest: {next_post:{DAY_FORMAT} %H:%M %Z}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,6 +39,13 @@ class ChannelRegistry:
     def save(self, key: ChannelKey, settings: ChannelSettings) -> None:
         self._table[str(key)] = settings.to_json()
         self._store.commit("channels")
+
+    def delete(self, key: ChannelKey) -> None:
+        """Forget the channel (deleted on its platform); a channel never saved is fine."""
+        if str(key) in self._table:
+            with contextlib.suppress(KeyError):  # another process deleted it meanwhile
+                del self._table[str(key)]
+            self._store.commit("channels")
 
     def all(self) -> list[tuple[ChannelKey, ChannelSettings]]:
         return sorted(

@@ -21,6 +21,17 @@ DAY_PRESETS = {"mon-fri": (0, 1, 2, 3, 4), "weekdays": (0, 1, 2, 3, 4), "daily":
 
 
 @dataclass(frozen=True, slots=True)
+class WeeklyTime:
+    """When the weekly roundup is posted: one weekday at one wall time (the channel's zone)."""
+
+    day: int  # Monday = 0, as date.weekday()
+    at: time
+
+    def __str__(self) -> str:
+        return f"{WEEKDAYS[self.day]} {self.at:%H:%M}"
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelSettings:
     post_time: time = time(9, 0)
     timezone: str = "UTC"
@@ -31,6 +42,7 @@ class ChannelSettings:
     paused: bool = False
     paused_reason: str | None = None  # set when Paperpost paused it (a permanent error)
     subscriptions: tuple[str, ...] = ()  # canonical saved queries
+    weekly: WeeklyTime | None = None  # the weekly roundup's day and time; None: off
 
     @property
     def zone(self) -> ZoneInfo:
@@ -53,6 +65,7 @@ class ChannelSettings:
             "paused": self.paused,
             "paused_reason": self.paused_reason,
             "subscriptions": list(self.subscriptions),
+            "weekly": str(self.weekly) if self.weekly else None,
         }
 
     @classmethod
@@ -67,6 +80,7 @@ class ChannelSettings:
             paused=bool(data.get("paused", False)),
             paused_reason=data.get("paused_reason"),
             subscriptions=tuple(str(s) for s in data.get("subscriptions", ())),
+            weekly=parse_weekly(data.get("weekly") or "off"),
         )
 
 
@@ -163,6 +177,34 @@ def parse_min_upvotes(text: str) -> int:
     raise CommandError(f"{echo(text)} is not a number of upvotes: use a whole number, 0 or more")
 
 
+def parse_weekly(text: str) -> WeeklyTime | None:
+    """``fri 16:00`` (any day name of three letters or more, any time ``set time``
+    takes), or ``off`` (None)."""
+    value = text.strip().lower()
+    if value in ("off", "no", "none"):
+        return None
+    day, _, at = value.partition(" ")
+    if len(day) >= 3 and at.strip():
+        names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        found = [i for i, name in enumerate(names) if name.startswith(day.rstrip("s"))]
+        if len(found) == 1:
+            try:
+                return WeeklyTime(found[0], parse_time(at))
+            except CommandError:
+                pass
+    raise CommandError(
+        f"{echo(text)} is not a weekly time: use a day and a time (set weekly fri 16:00), or off"
+    )
+
+
+def weekly_text(settings: ChannelSettings) -> str:
+    """The roundup setting as ``settings`` shows it."""
+    if settings.weekly is None:
+        return "off"
+    day = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+    return f"{day[settings.weekly.day]} at {settings.weekly.at:%H:%M} ({settings.timezone})"
+
+
 def parse_on_off(text: str) -> bool:
     value = text.strip().lower()
     if value in ("on", "yes", "true", "1"):
@@ -218,6 +260,11 @@ SETTINGS = {
             "min-upvotes", ("min_upvotes", "minupvotes"), "10",
             lambda c, v: replace(c, min_upvotes=parse_min_upvotes(v)),
             lambda c: f"the minimum upvotes to {c.min_upvotes}",
+        ),
+        Setting(
+            "weekly", ("roundup",), "fri 16:00",
+            lambda c, v: replace(c, weekly=parse_weekly(v)),
+            lambda c: f"the weekly roundup to {weekly_text(c)}",
         ),
     )
 }  # fmt: skip

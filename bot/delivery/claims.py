@@ -215,6 +215,10 @@ class Claims:
             paused = self._paused(conn, channel)
         return Claim(ClaimStatus.PAUSED if paused else ClaimStatus.CLAIMED, previous)
 
+    def holder_alive(self, holder: str, lease_until: float) -> bool:
+        """Whether ``holder``'s lease still stands (weekly_ledger.py claims with it too)."""
+        return self._alive(holder, lease_until)
+
     def _alive(self, holder: str, lease_until: float) -> bool:
         if lease_until <= self._wall():
             return False

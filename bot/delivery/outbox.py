@@ -100,6 +100,14 @@ class Outbox:
     def register(self, platform: Platform) -> None:
         self._platforms[platform.name] = platform
 
+    def platform_named(self, name: str) -> Platform | None:
+        """The registered platform ``name`` (the weekly roundups post through it too)."""
+        return self._platforms.get(name)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def deliver(
         self,
         digest: Digest,

@@ -103,6 +103,11 @@ def digest_trigger(settings: ChannelSettings) -> CronTrigger:
     return _DigestTrigger(settings.days, at, settings.zone)
 
 
+def weekly_trigger(day: int, at: time, zone: ZoneInfo) -> CronTrigger:
+    """A weekly roundup's times: one weekday at one wall time, DST handled as a digest's."""
+    return _DigestTrigger((day,), at, zone)
+
+
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("schedule times need an aware datetime, not a naive one")
@@ -118,7 +123,11 @@ def previous_fire_time(settings: ChannelSettings, now: datetime) -> datetime | N
     _require_aware(now)
     if not settings.days:
         return None
-    trigger = digest_trigger(settings)
+    return latest_fire(digest_trigger(settings), now)
+
+
+def latest_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """``trigger``'s latest fire time at or before ``now``, within the last 8 days."""
     latest = None
     # Arithmetic in UTC: adding to a local time drops fold (PEP 495).
     fire = trigger.get_next_fire_time(None, now.astimezone(UTC) - LOOKBACK)

@@ -23,6 +23,13 @@ TEAM_TOP = 10
 ANONYMOUS = "someone"  # a vote needs a user; a caller the platform did not name
 
 
+def display_name(name: str | None, user: str) -> str:
+    """The name kept with a vote: the platform's display name on one line, capped,
+    else the user id. Plain text: every adapter escapes it where it is shown."""
+    line = " ".join("".join(c for c in name or "" if c.isprintable()).split())
+    return (line or user)[:MAX_NAME]
+
+
 class FeedbackCommands:
     def __init__(
         self, *, votes: FeedbackStore, library: PaperLibrary, clock: Callable[[], datetime]
@@ -31,10 +38,12 @@ class FeedbackCommands:
         self._library = library
         self._clock = clock
 
-    def run(self, channel: ChannelKey, command: Command, user: str | None) -> Reply:
+    def run(
+        self, channel: ChannelKey, command: Command, user: str | None, name: str | None = None
+    ) -> Reply:
         who = user or ANONYMOUS
         if command.name in ("like", "save"):
-            return self._toggle(channel, command, Kind(command.name), who)
+            return self._toggle(channel, command, Kind(command.name), who, display_name(name, who))
         if command.name == "saved":
             return self._saved(channel, command.arg.lower() or "all")
         if command.name == "unsave":
@@ -55,9 +64,11 @@ class FeedbackCommands:
             )
         return paper
 
-    def _toggle(self, channel: ChannelKey, command: Command, kind: Kind, user: str) -> Reply:
+    def _toggle(
+        self, channel: ChannelKey, command: Command, kind: Kind, user: str, name: str
+    ) -> Reply:
         paper = self._paper(command.arg)
-        vote = Vote(channel, paper.id, kind, user, user[:MAX_NAME], self._clock())
+        vote = Vote(channel, paper.id, kind, user, name, self._clock())
         cast = self.votes.toggle(vote)
         count = len([v for v in self.votes.votes(channel) if v.paper_id == paper.id
                      and v.kind is kind])  # fmt: skip
@@ -90,7 +101,8 @@ class FeedbackCommands:
             who = ", ".join(shorten(name, 40) for name in tally.savers)
             counts = f"saved by {who} ({len(tally.saves)})"
         else:
-            counts = f"👍 {len(tally.likes)} · 🔖 {len(tally.saves)}"
+            voters = dict.fromkeys(shorten(v.name, 40) for v in (*tally.likes, *tally.saves))
+            counts = f"👍 {len(tally.likes)} · 🔖 {len(tally.saves)} · by {', '.join(voters)}"
         return f"{rank}. {title} {url}\n    {counts}"
 
     def _unsave(self, channel: ChannelKey, arg: str, user: str) -> Reply:

@@ -364,9 +364,10 @@ class FakeDiscord:
     async def invoke(
         self, group: str, *path: str, options: dict[str, Any] | None = None,
         channel_id: int = CHANNEL_ID, user_id: int = USER_ID, permissions: int = (1 << 41) - 1,
-        autocomplete_focus: str | None = None,
+        autocomplete_focus: str | None = None, global_name: str = "Ana",
     ) -> int:  # fmt: skip
-        """Send INTERACTION_CREATE for ``/group sub [sub] options``; returns the interaction id."""
+        """Send INTERACTION_CREATE for ``/group sub [sub] options``; returns the interaction id.
+        ``global_name``: the invoking user's display name."""
         types = {bool: 5, int: 4, str: 3}
         leaf = [
             {"name": k, "type": types[type(v)], "value": v}
@@ -378,7 +379,7 @@ class FakeDiscord:
         interaction_id = next(self._ids)
         token = f"token-{interaction_id}"
         user = {"id": str(user_id), "username": "ana", "discriminator": "0",
-                "global_name": "Ana", "avatar": None}  # fmt: skip
+                "global_name": global_name, "avatar": None}  # fmt: skip
         self._interactions[token] = interaction_id
         self._users[token] = user
         await self.dispatch("INTERACTION_CREATE", {
