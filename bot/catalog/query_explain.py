@@ -9,7 +9,7 @@ query ``agents``, or ``large language models (abstract)`` for ``LLM``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from paperpost.bot.catalog.query import parse_query
 from paperpost.bot.catalog.query_ast import And, Node, Or, Query, Term
@@ -83,3 +83,11 @@ def why_words(query_text: str, paper: Paper | None) -> str:
     except QueryError:
         return ""
     return f" (words: {', '.join(words)})" if words else ""
+
+
+def why_reason(matched: Sequence[str], paper: Paper | None) -> str:
+    """Why ``why`` says a paper was posted: the saved searches it matched, each with
+    the paper's words that matched it."""
+    if not matched:
+        return "it was among the day's top papers (no saved searches then)"
+    return "it matched " + ", ".join(f"“{q}”{why_words(q, paper)}" for q in matched)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.query import Query, parse_query
-from paperpost.bot.catalog.query_explain import why_words
+from paperpost.bot.catalog.query_explain import why_reason
 from paperpost.bot.catalog.relevance import Suggestion
 from paperpost.bot.channels.grammar import FEEDBACK_COMMANDS, USAGE, Command
 from paperpost.bot.channels.key import ChannelKey
@@ -206,12 +206,7 @@ class CommandHandlers:
         if found is None:
             return Reply(text=f"{paper_id} was never posted in this channel's digest.")
         day, matched = found
-        paper = self._library.get(paper_id)
-        reason = (
-            "it matched " + ", ".join(f"“{q}”{why_words(q, paper)}" for q in matched)
-            if matched
-            else "it was among the day's top papers (no saved searches then)"
-        )
+        reason = why_reason(matched, self._library.get(paper_id))
         return Reply(text=f"{paper_id} was in the digest of {day_text(day)} because {reason}.")
 
     def do_preview(self, channel: ChannelKey, command: Command) -> Reply:
