@@ -169,6 +169,15 @@ async def test_a_six_minute_old_request_gets_401(
 
 
 # -- answers -------------------------------------------------------------------------
+async def test_answers_share_one_connection(slack: SlackRuntime, api: FakeSlackAPI):
+    # Defect caught: Bolt's respond opens a new HTTP session per answer (a new TCP and
+    # TLS connection to Slack each time): 50 concurrent searches waited on connects.
+    for n, text in enumerate(("search agents", "search robots", "search diffusion")):
+        await command(slack, api, text)
+        await api.wait_for(lambda n=n: len(api.responses) > n)
+    assert len(set(api.response_peers)) == 1
+
+
 async def test_search_is_answered_ephemerally_with_a_share_button(
     slack: SlackRuntime, api: FakeSlackAPI, core: FakeCore
 ):

@@ -223,8 +223,9 @@ def render_reply(
     used = _size(blocks)
     numbered = len(reply.papers) > 1
     for rank, paper in enumerate(reply.papers[:room], 1):
-        card = _section(paper_card(paper, summary_limit=summary, rank=rank if numbered else None))
-        used += _size([card])
+        card_text = paper_card(paper, summary_limit=summary, rank=rank if numbered else None)
+        card = _section(card_text)
+        used += len(card_text)  # what _size counts for a section (to_dict once, at the end)
         if used > MAX_CHARS:
             break
         blocks.append(card)

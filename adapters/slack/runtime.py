@@ -72,10 +72,13 @@ class SlackRuntime:
     buttons: SlackButtons | None = None  # 👍/🔖: its ``edits`` coalesce message updates
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _socket: AsyncSocketModeHandler | None = field(default=None, repr=False)
+    _commands: SlashCommands | None = field(default=None, repr=False)
 
     async def stop(self) -> None:
         if self.buttons is not None:
             await self.buttons.stop()  # pending count edits: the votes are stored already
+        if self._commands is not None:
+            await self._commands.aclose()
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -160,7 +163,8 @@ async def start_slack(
     workspace, bot_user = str(identity.get("team", "")), str(identity.get("user", ""))
     bolt = AsyncApp(client=client, signing_secret=config.slack_signing_secret or "")
     changers = ChangerCheck(config.slack_changers, client)
-    SlashCommands(core, client, changers=changers).register(bolt)
+    commands = SlashCommands(core, client, changers=changers)
+    commands.register(bolt)
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
     ChannelEvents(core).register(bolt)  # a deleted channel's votes and settings go
     buttons = SlackButtons(core.presses, client)  # 👍/🔖 presses and reactions
@@ -184,12 +188,19 @@ async def start_slack(
             workspace=workspace,
             bot_user=bot_user,
             buttons=buttons,
+            _commands=commands,
         )
 
     if late is not None:
         late.bolt = bolt
         return SlackRuntime(
-            "http", bolt, platform, workspace=workspace, bot_user=bot_user, buttons=buttons
+            "http",
+            bolt,
+            platform,
+            workspace=workspace,
+            bot_user=bot_user,
+            buttons=buttons,
+            _commands=commands,
         )
 
     if web_app is None:
@@ -209,4 +220,5 @@ async def start_slack(
         workspace=workspace,
         bot_user=bot_user,
         buttons=buttons,
+        _commands=commands,
     )

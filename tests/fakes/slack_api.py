@@ -153,6 +153,7 @@ class FakeSlackAPI:
     posts: list[Posted] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
+    response_peers: list[Any] = field(default_factory=list)  # the client end of each
     unfurls: list[dict[str, Any]] = field(default_factory=list)  # accepted chat.unfurl bodies
     updates: list[dict[str, Any]] = field(default_factory=list)  # accepted chat.update bodies
     _history: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
@@ -251,6 +252,7 @@ class FakeSlackAPI:
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.responses.append({"key": request.match_info["key"], **body})
+        self.response_peers.append(request.transport.get_extra_info("peername"))
         self._changed.set()
         return web.Response(text="ok")
 
