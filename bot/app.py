@@ -37,7 +37,7 @@ from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
 from paperpost.bot.delivery.weekly import WeeklyRoundups
 from paperpost.bot.errors import UserError
 from paperpost.bot.feedback.commands import FeedbackCommands
-from paperpost.bot.feedback.votes import FeedbackStore
+from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.papers.keeper import PaperKeeper
 from paperpost.bot.papers.lookup import LookupThrottle, PaperLookup
 from paperpost.bot.papers.model import Paper
@@ -73,8 +73,7 @@ class Paperpost(CoreReads):
         self.store = store
         self.library = library
         self.source = source
-        # Papers named by pasted links; without ``upstream``, stored papers only.
-        self.lookup = PaperLookup(library, LookupThrottle(store.db), upstream)
+        self.lookup = PaperLookup(library, LookupThrottle(store.db), upstream)  # pasted links
         self.channels = ChannelRegistry(store)
         self.ledger = Ledger(store)
         self.claims = Claims(store.db)
@@ -107,7 +106,8 @@ class Paperpost(CoreReads):
             refresher=self.refresher,
             clock=clock,
         )
-        self.feedback = FeedbackStore(store.db)
+        self.presses = Presses(library=library, db=store.db, clock=clock)
+        self.feedback = self.presses.votes
         self.weekly = WeeklyRoundups(
             db=store.db, library=library, channels=self.channels, ledger=self.ledger,
             claims=self.claims, feedback=self.feedback, outbox=self.outbox, clock=clock,

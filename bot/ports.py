@@ -19,6 +19,7 @@ from paperpost.bot.channels.replies import Reply
 from paperpost.bot.channels.workspaces import ChannelPauser
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.delivery.weekly_roundup import Roundup
+from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.papers.model import Paper
 
 PartGuard = Callable[[], Awaitable[None]]
@@ -78,12 +79,14 @@ class Core(Protocol):
     (``handle`` a typed line, or ``execute`` a command built from typed options;
     neither raises; ``name`` is the user's display name, kept with their votes), a
     place to register their delivery platform, the papers pasted links name
-    (``papers_linked``, for link cards; never raises), and a channel the platform
-    deleted (``forget_channel``: its votes, saves, settings and saved searches go).
+    (``papers_linked``, for link cards; never raises), a channel the platform
+    deleted (``forget_channel``: its votes, saves, settings and saved searches go),
+    and the votes cast with a paper's buttons or reactions (``presses``).
 
     ``installations`` keeps the workspaces installed through an install flow (Slack
     OAuth), and ``pauser`` pauses a workspace's channels when it uninstalls."""
 
+    presses: Presses
     installations: InstallationRecords
     pauser: ChannelPauser
 

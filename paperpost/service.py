@@ -20,6 +20,7 @@ from paperpost.bot.channels.plain_text import plural
 from paperpost.bot.config import Config
 from paperpost.bot.delivery.outbox import Delivery
 from paperpost.bot.errors import PaperpostError, UserError
+from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from paperpost.bot.ports import Platform
 from paperpost.http_server import Readiness, build_app, serve
@@ -223,18 +224,21 @@ def _termination_signal() -> asyncio.Event:
     return stop
 
 
-async def posting_platforms(config: Config, core: Paperpost | None = None) -> list[Platform]:
-    """Platforms that post without serving slash commands (cron mode). ``core``: whose
-    store holds the Slack workspaces installed through OAuth."""
+async def posting_platforms(
+    config: Config, presses: Presses | None = None, core: Paperpost | None = None
+) -> list[Platform]:
+    """Platforms that post without serving slash commands (cron mode); ``presses``
+    records the Slack parts carrying 👍/🔖 buttons, for a ``run`` to hear; ``core``:
+    whose store holds the Slack workspaces installed through OAuth."""
     platforms: list[Platform] = [ConsolePlatform()]
     if config.slack_enabled:
         from paperpost.adapters.slack import slack_platform
 
-        platforms.append(slack_platform(config, core=core))
+        platforms.append(slack_platform(config, presses=presses, core=core))
     if config.discord_enabled:
         from paperpost.adapters.discord import open_discord_platform
 
-        platforms.append(await open_discord_platform(config))
+        platforms.append(await open_discord_platform(config, presses))
     return platforms
 
 
@@ -254,7 +258,7 @@ async def post_digests_now(
         core.close()
         raise
     try:
-        platforms = await posting_platforms(config, core)
+        platforms = await posting_platforms(config, core.presses, core)
     except UserError:
         core.close()
         raise

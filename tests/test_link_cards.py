@@ -21,6 +21,7 @@ from paperpost.adapters.discord import DiscordRuntime, start_discord
 from paperpost.adapters.discord.context_menu import MENU_NAME, NO_LINKS
 from paperpost.adapters.slack import SlackRuntime, render_reply, start_slack
 from paperpost.bot.app import Paperpost
+from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.config import Config
 from paperpost.bot.papers.paper_api import UpstreamPapers
@@ -33,9 +34,12 @@ from tests.fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlackAPI,
+    action_body,
     block_kit_problems,
     link_shared,
+    sign,
     sign_json,
+    vote_click,
 )
 from tests.fakes.slack_socket import FakeSocketServer
 
@@ -107,7 +111,8 @@ async def test_a_pasted_pdf_link_becomes_the_show_card_on_slack(
     assert call["unfurl_id"].startswith("C0DIGEST1.") and call["source"] == "conversations_history"
     assert list(call["unfurls"]) == [PASTED]
     blocks = call["unfurls"][PASTED]["blocks"]
-    assert blocks == show_card(core, PAPER_ID)  # the card /papers show gives
+    assert blocks[:-1] == show_card(core, PAPER_ID)  # the card /papers show gives
+    assert blocks[-1]["block_id"] == f"paperpost_votes:{PAPER_ID}"  # then its 👍/🔖 buttons
     assert block_kit_problems(blocks) == []
     assert f"huggingface.co/papers/{PAPER_ID}" in blocks[0]["text"]["text"]
     assert hf.requests == []  # stored: no lookup
@@ -129,7 +134,7 @@ async def test_socket_mode_envelope_is_acked_and_unfurled(
             await api.wait_for(lambda: api.unfurls)
             [call] = api.unfurls
             assert (call["channel"], call["ts"]) == ("C0DIGEST1", "1700.0001")  # no unfurl_id
-            assert call["unfurls"][PASTED]["blocks"] == show_card(core, PAPER_ID)
+            assert call["unfurls"][PASTED]["blocks"][:-1] == show_card(core, PAPER_ID)
         finally:
             await runtime.stop()
 
@@ -242,3 +247,50 @@ async def test_a_hostile_title_stays_inert_in_a_discord_card(
     assert answer["allowed_mentions"] == {"parse": []}
     assert "@everyone" not in card["title"] and "**Bold**" not in card["title"]
     assert "@here" not in (card.get("description") or "")
+
+
+async def test_saving_from_a_discord_card_answers_with_the_new_count(
+    fake: FakeDiscord, runtime: DiscordRuntime, core: Paperpost
+) -> None:
+    # Defects caught: cards without buttons; a press on an ephemeral card unanswered (it
+    # cannot be edited through the channel) or counted in no channel.
+    message = fake.post_as_user(CHANNEL_ID, PASTED)
+    [answer] = await answers(fake, await fake.invoke_on_message(MENU_NAME, message))
+    ids = [c["custom_id"] for row in answer["components"] for c in row["components"]]
+    assert ids == [f"pp:like:{PAPER_ID}", f"pp:save:{PAPER_ID}"]
+    card = {**answer, "channel_id": str(CHANNEL_ID)}
+    pressed = await fake.press(card, f"pp:save:{PAPER_ID}")
+    [callback] = await fake.wait_for(lambda: [c for c in fake.callbacks if c["id"] == pressed])
+    assert callback["type"] == 7  # the ephemeral card itself, relabelled
+    labels = [c["label"] for row in callback["data"]["components"] for c in row["components"]]
+    assert labels == ["Useful", "Save · 1"]
+    key = ChannelKey("discord", str(GUILD_ID), str(CHANNEL_ID))
+    assert "saved by" in (await core.handle(key, "saved")).text
+
+
+async def test_saving_from_a_slack_card_updates_the_unfurl(
+    slack: SlackRuntime, api: FakeSlackAPI, core: Paperpost
+) -> None:
+    # Defect caught: a press on a link card (an unfurl, not our message) not counted or
+    # its counts sent to chat.update, which cannot edit someone else's message.
+    assert slack.buttons is not None
+    slack.buttons.edits = type(slack.buttons.edits)(slack.buttons._edit, per_message=0.1)
+    await paste(slack, [PASTED])
+    await api.wait_for(lambda: api.unfurls)
+    blocks = api.unfurls[0]["unfurls"][PASTED]["blocks"]
+    card = {"ts": "1700000100.000300", "blocks": blocks, "text": ""}
+    payload = vote_click(card, PAPER_ID, action="paperpost_save", is_app_unfurl=True,
+                         app_unfurl_url=PASTED, type="message_attachment")  # fmt: skip
+    body = action_body(payload)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(slack.url or "", data=body, headers=sign(body)) as response,
+    ):
+        assert response.status == 200
+    await api.wait_for(lambda: len(api.unfurls) == 2)
+    again = api.unfurls[1]
+    assert (again["channel"], again["ts"]) == ("C0DIGEST1", "1700000100.000300")
+    assert "🔖 Save · 1" in json.dumps(again["unfurls"][PASTED], ensure_ascii=False)
+    key = ChannelKey("slack", "T0TEST", "C0DIGEST1")
+    assert PAPER_ID in json.dumps([v.paper_id for v in core.feedback.votes(key)])
+    assert api.updates == []

@@ -5,15 +5,17 @@ path: Slack and Discord render the same ``Reply``)."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
 from paperpost.bot.app import Paperpost
 from paperpost.bot.catalog.index import TantivyIndex
-from paperpost.bot.catalog.query import parse_query
+from paperpost.bot.catalog.query import normalize_tokens, parse_query
+from paperpost.bot.catalog.query_explain import matched_words
 from paperpost.bot.catalog.query_match import matches
 from paperpost.bot.channels.key import CONSOLE_CHANNEL
-from tests.test_search_index import REAL
+from tests.test_search_index import REAL, make
 
 
 async def _ids(core: Paperpost, query: str) -> set[str]:
@@ -81,6 +83,7 @@ FORMS_QUERIES = [
     "agents", "agent", '"agents"', "LLM", "llms", '"large language models"',
     "large language model reasoning", "RL -survey", "title:VLM", "models -agents",
     "3DGS", "T2I OR T2V", "reasoning models", '"chain of thought"', "MoE",
+    'title:"agents"', 'title:"agent" -title:"agents"', 'title:"llms"',
 ]  # fmt: skip
 
 
@@ -107,3 +110,45 @@ def test_an_exclusion_excludes_the_forms_of_its_word() -> None:
         - {p.id for p in REAL if matches(parse_query('"agent"'), p)}
         <= kept
     )
+
+
+def test_a_quoted_word_in_the_title_field_is_that_form_only() -> None:
+    # Defect caught: title:"agents" searched by the stem like title:agents (issue 11
+    # part 1: quoting a single word keeps an exact-form search possible).
+    exact = {p.id for p in REAL if matches(parse_query('title:"agents"'), p)}
+    stemmed = {p.id for p in REAL if matches(parse_query("title:agents"), p)}
+    assert exact and exact < stemmed
+    assert all("agents" in normalize_tokens(p.title) for p in REAL if p.id in exact)
+    assert str(parse_query('title:"agents"')) == 'title:"agents"'
+    assert str(parse_query('title:"Agents"')) == 'title:"agents"'
+    assert str(parse_query('author:"wang"')) == "author:wang"  # names: always as written
+
+
+def test_matched_words_name_the_papers_own_words_and_where() -> None:
+    # Defect caught: why named only the saved search, not the words that matched.
+    paper = make(
+        "2601.00001",
+        title="Agentic search",
+        abstract="Large language models as agents; no survey here.",
+        ai_keywords=("LLMs",),
+    )
+    words = matched_words(parse_query("agents LLM -benchmark"), paper)
+    assert words == [
+        "agentic (title)",
+        "agents (abstract)",
+        "llms (keywords)",
+        "large language models (abstract)",
+    ]
+    assert matched_words(parse_query("agents -survey"), paper) == [
+        "agentic (title)",
+        "agents (abstract)",
+    ]  # an excluded word never made a paper match
+
+
+async def test_why_names_the_words_that_matched(core: Paperpost) -> None:
+    # Defect caught: why answered only with the saved search.
+    assert not (await core.handle(CONSOLE_CHANNEL, "subscribe agents")).is_error
+    await core.post_digests(day=date(2026, 8, 21), channel=CONSOLE_CHANNEL)
+    posted = core.library.search("agents since:2026-08-21 before:2026-08-22", limit=1)[0]
+    reply = await core.handle(CONSOLE_CHANNEL, f"why {posted.id}")
+    assert "“agents” (words: agent" in reply.text, reply.text

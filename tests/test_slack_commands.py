@@ -49,6 +49,7 @@ class FakeCore:
         self.calls: list[tuple[ChannelKey, str, str | None]] = []
         self.platforms: list[Any] = []
         self.answer = answer or self.default
+        self.presses: Any = None  # no 👍/🔖 presses in these tests
 
     @staticmethod
     def default(text: str) -> Reply:
@@ -168,6 +169,15 @@ async def test_a_six_minute_old_request_gets_401(
 
 
 # -- answers -------------------------------------------------------------------------
+async def test_answers_share_one_connection(slack: SlackRuntime, api: FakeSlackAPI):
+    # Defect caught: Bolt's respond opens a new HTTP session per answer (a new TCP and
+    # TLS connection to Slack each time): 50 concurrent searches waited on connects.
+    for n, text in enumerate(("search agents", "search robots", "search diffusion")):
+        await command(slack, api, text)
+        await api.wait_for(lambda n=n: len(api.responses) > n)
+    assert len(set(api.response_peers)) == 1
+
+
 async def test_search_is_answered_ephemerally_with_a_share_button(
     slack: SlackRuntime, api: FakeSlackAPI, core: FakeCore
 ):
@@ -192,7 +202,9 @@ async def test_share_reposts_the_result_in_the_channel(
     [shared] = api.responses
     assert shared["response_type"] == "in_channel" and shared["replace_original"] is False
     assert "<@U0ANA0001> shared `/papers search agents`" in json.dumps(shared["blocks"])
-    assert all(b["type"] != "actions" for b in shared["blocks"])
+    # No Share button any more: each paper's 👍/🔖 buttons instead
+    actions = [b for b in shared["blocks"] if b["type"] == "actions"]
+    assert [b["block_id"] for b in actions] == [f"paperpost_votes:{p.id}" for p in PAPERS]
     assert core.calls == [(CHANNEL, "search agents", "U0ANA0001")]
 
 

@@ -30,6 +30,15 @@ def test_manifest_asks_for_link_cards() -> None:
     assert {"      - links:read", "      - links:write"} <= set(active_lines())
 
 
+def test_manifest_asks_for_feedback_buttons_and_reactions() -> None:
+    """Without interactivity no press arrives; without the scope and the events, no
+    reaction does (defect caught: buttons and reactions built, the app never told)."""
+    lines = set(active_lines())
+    assert "    is_enabled: true" in lines
+    assert "      - reactions:read" in lines
+    assert {"      - reaction_added", "      - reaction_removed"} <= lines
+
+
 def test_manifest_subscribes_to_channel_deletion() -> None:
     """Without these events a deleted channel's votes and settings would stay for ever."""
     text = "\n".join(active_lines())

@@ -31,6 +31,7 @@ from paperpost.adapters.slack.delivery import EVENT_TYPE, SlackPlatform
 from paperpost.adapters.slack.installations import StoreInstallations, StoreStates
 from paperpost.adapters.slack.oauth import BOT_SCOPES, TeamClients, store_installations
 from paperpost.adapters.slack.roundup import EVENT_TYPE as ROUNDUP
+from paperpost.adapters.slack.vote_blocks import papers_in
 from paperpost.bot.app import Paperpost
 from paperpost.bot.catalog.installations import InstallationRecords
 from paperpost.bot.catalog.sealed import Sealer
@@ -48,10 +49,12 @@ from tests.fakes.slack_api import (
     SIGNING_SECRET,
     TEAM_ID,
     FakeSlackAPI,
+    action_body,
     form_body,
     sign,
     sign_json,
     slash_command,
+    vote_click,
 )
 from tests.postgres import both_backends
 from tests.test_cli import paperpost
@@ -649,3 +652,27 @@ async def test_the_weekly_roundup_goes_out_with_the_teams_token(api: FakeSlackAP
     finally:
         await runtime.stop()
         core.close()
+
+
+async def test_a_button_press_edits_the_digest_with_the_teams_token(service: Service):
+    # Defect caught: 👍/🔖 edits (chat.update) sent with the app's token-less client in
+    # OAuth mode: the vote is stored but the message never shows it (invalid_auth).
+    token = await install(service, "T0ALPHA", "Alpha")
+    await command(service, "subscribe agents", team="T0ALPHA", channel="C0ALPHA")
+    assert [d.outcome for d in await service.core.post_digests(day=DAY)] == [Outcome.SENT]
+    [message] = [
+        m
+        for m in service.api.messages("C0ALPHA")
+        if (m.get("metadata") or {}).get("event_type") == EVENT_TYPE
+    ]
+    payload = vote_click(message, papers_in(message["blocks"])[0], channel="C0ALPHA")
+    payload["team"] = {"id": "T0ALPHA", "domain": "alpha"}
+    payload["user"]["team_id"] = "T0ALPHA"
+    body = action_body(payload)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(service.runtime.url or "", data=body, headers=sign(body)) as response,
+    ):
+        assert response.status == 200
+    await service.api.wait_for(lambda: service.api.calls_of("chat.update"))
+    assert [c.token for c in service.api.calls_of("chat.update")] == [token]

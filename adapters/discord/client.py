@@ -17,6 +17,7 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
+from paperpost.adapters.discord.buttons import DiscordVotes, VoteButton
 from paperpost.adapters.discord.command_tree import PaperCommands
 from paperpost.adapters.discord.context_menu import show_paper_menu
 from paperpost.adapters.discord.delivery import DiscordPlatform
@@ -24,6 +25,7 @@ from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import apology
 from paperpost.bot.config import Config
 from paperpost.bot.errors import UserError
+from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.ports import Core
 
 log = logging.getLogger(__name__)
@@ -45,8 +47,12 @@ class PaperpostClient(discord.Client):
     """A gateway client with the ``/papers`` commands; syncs them on login."""
 
     def __init__(self, core: Core, *, guild_id: int | None = None, **options: Any) -> None:
-        # Interactions arrive whatever the intents; guilds keeps the channel cache useful.
-        super().__init__(intents=discord.Intents(guilds=True), **options)
+        # Interactions arrive whatever the intents; guilds keeps the channel cache useful;
+        # reactions (not privileged) bring 👍/🔖 on a paper's thread message.
+        intents = discord.Intents(guilds=True, guild_reactions=True)
+        super().__init__(intents=intents, **options)
+        self.votes = DiscordVotes(core.presses, self)
+        self.add_dynamic_items(VoteButton)  # presses on any message, even from before a restart
         self.tree = app_commands.CommandTree(self)
         self.commands = PaperCommands(core)
         for group in self.commands.groups:
@@ -64,6 +70,12 @@ class PaperpostClient(discord.Client):
             await self._core.forget_channel(key)
         except Exception:  # an event handler's failure must stay in the log
             log.exception("forgetting the deleted channel %s failed", key)
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.votes.on_reaction(payload, cast=True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.votes.on_reaction(payload, cast=False)
 
     async def setup_hook(self) -> None:
         if self._guild_id:  # a dev guild updates at once; global commands propagate lazily
@@ -127,6 +139,7 @@ class DiscordRuntime:
             raise TimeoutError("Discord gateway not ready in time")
 
     async def stop(self) -> None:
+        await self.client.votes.stop()  # pending count edits: the votes are stored already
         await self.client.close()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(self.task, timeout=10)
@@ -162,18 +175,19 @@ async def start_discord(core: Core, config: Config, **client_options: Any) -> Di
     point_at(config.discord_api_url, config.discord_gateway_url)
     client = _client(core, config, client_options)
     await _log_in(client, config.discord_bot_token)
-    platform = DiscordPlatform(client)
+    platform = DiscordPlatform(client, presses=core.presses)
     core.register_platform(platform)
     task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
     task.add_done_callback(_log_end)
     return DiscordRuntime(client, platform, task)
 
 
-async def open_discord_platform(config: Config) -> DiscordPlatform:
-    """A post-only platform (REST, no gateway); ``await platform.aclose()`` when done."""
+async def open_discord_platform(config: Config, presses: Presses | None = None) -> DiscordPlatform:
+    """A post-only platform (REST, no gateway); ``await platform.aclose()`` when done.
+    ``presses`` records the parts carrying 👍/🔖 buttons, for reactions on them."""
     if not config.discord_bot_token:
         raise ValueError("DISCORD_BOT_TOKEN is not set")
     point_at(config.discord_api_url, config.discord_gateway_url)
     client = discord.Client(intents=discord.Intents(guilds=True))  # never connects
     await _log_in(client, config.discord_bot_token)
-    return DiscordPlatform(client)
+    return DiscordPlatform(client, presses=presses)

@@ -14,6 +14,7 @@ import logging
 import discord
 from discord import app_commands
 
+from paperpost.adapters.discord.buttons import ROWS, vote_view
 from paperpost.adapters.discord.render import render_reply
 from paperpost.bot.channels.replies import Reply, apology
 from paperpost.bot.papers.links import MAX_LINKS, paper_urls
@@ -52,12 +53,17 @@ def show_paper_menu(core: Core) -> app_commands.ContextMenu:
 
 
 async def _send(interaction: discord.Interaction, reply: Reply) -> None:
-    for message in render_reply(reply):
+    """The cards, 5 a message, each with its row of 👍/🔖 buttons."""
+    ids = [p.id for p in reply.papers]
+    shown = 0
+    for message in render_reply(reply, cards_per_message=ROWS):
+        papers, shown = ids[shown : shown + len(message.embeds)], shown + len(message.embeds)
         await interaction.followup.send(
             content=message.content or discord.utils.MISSING,
             embeds=message.embeds or discord.utils.MISSING,
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
+            view=vote_view(papers) if papers else discord.utils.MISSING,
         )
 
 

@@ -13,12 +13,15 @@ from typing import Literal
 
 import discord
 
+from paperpost.adapters.discord.buttons import vote_view
 from paperpost.adapters.discord.errors import TRANSIENT_EXCEPTIONS, delivery_error
 from paperpost.adapters.discord.render import DigestPart, render_digest, thread_name
 from paperpost.adapters.discord.roundup import post_roundup
+from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.delivery.weekly_roundup import Roundup
-from paperpost.bot.errors import DeliveryError
+from paperpost.bot.errors import DeliveryError, StoreError
+from paperpost.bot.feedback.presses import PostedMessage, Presses
 from paperpost.bot.ports import PartGuard, no_guard
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,16 @@ class DiscordPlatform:
 
     name = "discord"
 
-    def __init__(self, client: discord.Client, *, history_limit: int = HISTORY_LIMIT) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        history_limit: int = HISTORY_LIMIT,
+        presses: Presses | None = None,
+    ) -> None:
         self._client = client
         self._history_limit = history_limit
+        self.presses = presses  # where parts with 👍/🔖 buttons are recorded (reactions)
 
     async def post_digest(
         self, digest: Digest, *, resume: bool, before_part: PartGuard = no_guard
@@ -80,6 +90,7 @@ class DiscordPlatform:
             if message_id is None:
                 await before_part()  # still ours? (raises when another process took it over)
                 message_id = await self._send(channel_id, part)
+            await self._remember(digest, channel_id, message_id, part)  # found ones too
             first_id = first_id or message_id
         if not thread_parts or first_id is None:
             return
@@ -88,9 +99,11 @@ class DiscordPlatform:
         if not thread_found:
             await self._start_thread(channel_id, first_id, thread_name(digest))
         for part in thread_parts:
-            if part.ref not in thread_found:
+            message_id = thread_found.get(part.ref)
+            if message_id is None:
                 await before_part()
-                await self._send(first_id, part)
+                message_id = await self._send(first_id, part)
+            await self._remember(digest, first_id, message_id, part)
 
     async def _send(self, channel_id: int, part: DigestPart) -> int:
         message = await self._client.get_partial_messageable(channel_id).send(
@@ -98,8 +111,23 @@ class DiscordPlatform:
             embeds=part.embeds,
             nonce=part.ref,  # discord.py adds enforce_nonce: a retry returns the first message
             allowed_mentions=discord.AllowedMentions.none(),
+            view=vote_view(part.papers) if part.papers else discord.utils.MISSING,
         )
         return message.id
+
+    async def _remember(
+        self, digest: Digest, where_id: int, message_id: int, part: DigestPart
+    ) -> None:
+        """Record a part with buttons (``where_id``: its channel or thread) for reactions."""
+        if self.presses is None or not part.papers:
+            return
+        where = ChannelKey("discord", digest.channel.workspace, str(where_id))
+        try:
+            await self.presses.remember(
+                where, str(message_id), PostedMessage(digest.channel, part.papers)
+            )
+        except StoreError as exc:  # the post stands; only reactions on it go unheard
+            log.warning("could not record %s part %d: %s", digest.marker, part.index + 1, exc)
 
     async def _start_thread(self, channel_id: int, message_id: int, name: str) -> None:
         try:

@@ -34,6 +34,7 @@ FOOTER_MAX = 2_048
 AUTHOR_MAX = 256
 THREAD_NAME_MAX = 100
 NONCE_MAX = 25
+ROWS_PER_MESSAGE = 5  # action rows a message may hold
 
 DIGEST_SUMMARY_CHARS = 700  # a digest card stays readable; the full abstract is a click away
 REPLY_SUMMARY_CHARS = 300  # search results are a list to scan
@@ -68,6 +69,7 @@ class DigestPart(OutgoingMessage):
     index: int = 0
     ref: str = ""
     in_thread: bool = False
+    papers: tuple[str, ...] = ()  # one row of 👍/🔖 buttons each (5 rows a message at most)
 
 
 def _fit(text: str, limit: int) -> str:
@@ -140,14 +142,17 @@ def paper_embed(
     return embed
 
 
-def pack(embeds: Iterable[discord.Embed], *, reserve: int = 0) -> list[list[discord.Embed]]:
-    """Group embeds into messages: at most 10 each and 6,000 characters across them."""
+def pack(
+    embeds: Iterable[discord.Embed], *, reserve: int = 0, per_message: int = EMBEDS_PER_MESSAGE
+) -> list[list[discord.Embed]]:
+    """Group embeds into messages: at most ``per_message`` (10) each and 6,000
+    characters across them."""
     messages: list[list[discord.Embed]] = []
     size = 0
     for embed in embeds:
         if (
             not messages
-            or len(messages[-1]) == EMBEDS_PER_MESSAGE
+            or len(messages[-1]) == per_message
             or (size + len(embed) > EMBED_TOTAL_MAX - reserve)
         ):
             messages.append([])
@@ -192,10 +197,20 @@ def render_digest(digest: Digest) -> list[DigestPart]:
     """
     headline = markdown_text(f"📚 {digest.headline}", CONTENT_MAX)
     cards = [paper_embed(e.paper, rank=i, why=e.why) for i, e in enumerate(digest.entries, 1)]
+    # Each card has its row of buttons: 5 rows a message; in a thread, one card a
+    # message, so a reaction on it names one paper.
+    per_message = 1 if digest.threads else ROWS_PER_MESSAGE
+    packed = pack(cards, reserve=FOOTER_RESERVE, per_message=per_message)
+    ids = [e.paper.id for e in digest.entries]
+    papers: list[tuple[str, ...]] = []
+    done = 0
+    for embeds in packed:
+        papers.append(tuple(dict.fromkeys(ids[done : done + len(embeds)])))
+        done += len(embeds)
     if digest.threads:
-        groups = [[_index_embed(digest.entries)], *pack(cards, reserve=FOOTER_RESERVE)]
+        groups, papers = [[_index_embed(digest.entries)], *packed], [(), *papers]
     else:
-        groups = pack(cards, reserve=FOOTER_RESERVE) or [
+        groups = packed or [
             [discord.Embed(description="No new papers today.", colour=EMBED_COLOUR)]
         ]
     parts = []
@@ -204,7 +219,7 @@ def render_digest(digest: Digest) -> list[DigestPart]:
         embeds[-1].set_footer(text=_footer(digest, index, len(groups), ref))
         parts.append(DigestPart(
             content=headline if index == 0 else None, embeds=embeds, index=index, ref=ref,
-            in_thread=digest.threads and index > 0,
+            in_thread=digest.threads and index > 0, papers=papers[index] if papers else (),
         ))  # fmt: skip
     return parts
 
@@ -234,8 +249,11 @@ def _chunks(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def render_reply(reply: Reply, *, code_block: bool = False) -> list[OutgoingMessage]:
-    """A command's reply as one or more messages (text first, then paper cards)."""
+def render_reply(
+    reply: Reply, *, code_block: bool = False, cards_per_message: int = EMBEDS_PER_MESSAGE
+) -> list[OutgoingMessage]:
+    """A command's reply as one or more messages (text first, then paper cards,
+    ``cards_per_message`` at most a message: 5 when each gets a row of buttons)."""
     if code_block:  # usage text is column-aligned; only its backticks need neutralising
         body = discord.utils.escape_mentions(reply.text.replace("```", "`\u200b``"))
         texts = [f"```\n{chunk}\n```" for chunk in _chunks(body, CONTENT_MAX - 8)]
@@ -246,7 +264,7 @@ def render_reply(reply: Reply, *, code_block: bool = False) -> list[OutgoingMess
     messages = [OutgoingMessage(content=t) for t in texts if t.strip()]
     cards = [paper_embed(p, rank=i, summary_chars=REPLY_SUMMARY_CHARS)
              for i, p in enumerate(reply.papers, 1)]  # fmt: skip
-    for index, embeds in enumerate(pack(cards)):
+    for index, embeds in enumerate(pack(cards, per_message=cards_per_message)):
         if index == 0 and messages:
             messages[-1].embeds = embeds
         else:

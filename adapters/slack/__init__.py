@@ -7,6 +7,8 @@ delivery.py        SlackPlatform: exactly-once digest posting (bot.ports.Platfor
 pacer.py           chat.postMessage pacing per workspace and channel
 slash_commands.py  Bolt listeners: /papers and "Share in channel"
 link_cards.py      Bolt listener: pasted paper links → cards (link_shared → chat.unfurl)
+buttons.py         Bolt listeners: 👍/🔖 presses and reactions → votes, coalesced edits
+vote_blocks.py     the 👍/🔖 actions block of a paper, relabelled with counts (pure)
 server.py          HTTP mode on aiohttp;  runtime.py  start_slack / slack_platform
 oauth.py           many workspaces: Bolt's OAuth install flow, each team's token, uninstalls
 installations.py   slack_sdk's installation and OAuth state stores, in Paperpost's store (sealed)

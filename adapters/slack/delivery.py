@@ -24,7 +24,8 @@ from paperpost.adapters.slack.render import SlackMessage, render_digest
 from paperpost.adapters.slack.roundup import post_roundup
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.delivery.weekly_roundup import Roundup
-from paperpost.bot.errors import DeliveryError
+from paperpost.bot.errors import DeliveryError, StoreError
+from paperpost.bot.feedback.presses import PostedMessage, Presses
 from paperpost.bot.ports import PartGuard, no_guard
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,11 @@ class SlackPlatform:
         sleep: Sleep = asyncio.sleep,
         pacer: PostPacer | None = None,
         max_wait: float = DEFAULT_MAX_WAIT,
+        presses: Presses | None = None,
         team_clients: TeamClient | None = None,
     ) -> None:
         self.client = client
+        self.presses = presses  # where parts with 👍/🔖 buttons are recorded (reactions, edits)
         self._sleep = sleep
         self.pacer = pacer or PostPacer(sleep=sleep)
         self._max_wait = max_wait
@@ -107,6 +110,8 @@ class SlackPlatform:
         channel = digest.channel.channel
         client, pacer = await self._client_and_pacer(digest.channel.workspace)
         posted = await self._posted_parts(client, channel, digest, parts) if resume else {}
+        for i, ts in posted.items():  # found again: recorded now if a kill came first
+            await self._remember(digest, parts, i, ts)
         for attempt in range(RECOVERIES + 1):
             try:
                 await self._post_missing(client, pacer, channel, digest, parts, posted, before_part)
@@ -158,6 +163,19 @@ class SlackPlatform:
                         raise error from exc
                     await self._sleep(wait)
             posted[i] = response["ts"]
+            await self._remember(digest, parts, i, response["ts"])
+
+    async def _remember(self, digest: Digest, parts: list[SlackMessage], i: int, ts: str) -> None:
+        """Record a part with buttons: its papers for reactions, its metadata for edits."""
+        if self.presses is None or not parts[i].papers:
+            return
+        record = PostedMessage(
+            digest.channel, parts[i].papers, digest_metadata(digest, i, len(parts))
+        )
+        try:
+            await self.presses.remember(digest.channel, ts, record)
+        except StoreError as exc:  # the post stands; only reactions on it go unheard
+            log.warning("could not record %s part %d: %s", digest.marker, i + 1, exc)
 
     async def _posted_parts(
         self, client: AsyncWebClient, channel: str, digest: Digest, parts: list[SlackMessage]

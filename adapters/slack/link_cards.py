@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from paperpost.adapters.slack.client import CALL_ERRORS
 from paperpost.adapters.slack.render import render_reply
 from paperpost.bot.channels.replies import Reply
+from paperpost.bot.feedback.presses import Counts
 from paperpost.bot.papers.links import MAX_LINKS
 from paperpost.bot.papers.model import Paper
 from paperpost.bot.ports import Core
@@ -28,9 +29,10 @@ log = logging.getLogger(__name__)
 EVENT = "link_shared"
 
 
-def unfurl_for(paper: Paper) -> dict[str, Any]:
-    """The card ``/papers show`` gives, as one link's unfurl."""
-    return {"blocks": list(render_reply(Reply(text="", papers=(paper,))).blocks)}
+def unfurl_for(paper: Paper, counts: Counts | None = None) -> dict[str, Any]:
+    """The card ``/papers show`` gives, with its 👍/🔖 buttons, as one link's unfurl."""
+    votes = {paper.id: counts} if counts else {}
+    return {"blocks": list(render_reply(Reply(text="", papers=(paper,)), votes=votes).blocks)}
 
 
 def _links(event: dict[str, Any]) -> list[str]:

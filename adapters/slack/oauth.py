@@ -50,6 +50,7 @@ BOT_SCOPES = (
     "usergroups:read",
     "links:read",
     "links:write",
+    "reactions:read",
 )
 UNINSTALLED = (
     "the Slack app was uninstalled from this workspace (install it again at /slack/install)"

@@ -9,7 +9,7 @@ delivery renders the very same parts and can tell which ones are posted.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
@@ -32,8 +32,10 @@ from paperpost.adapters.slack.cards import (
     why_text,
 )
 from paperpost.adapters.slack.escape import escape, escape_clip
+from paperpost.adapters.slack.vote_blocks import vote_actions
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.delivery.digest import Digest, DigestEntry
+from paperpost.bot.feedback.presses import Counts
 from paperpost.bot.papers.model import Paper
 
 MAX_BLOCKS = 50
@@ -56,11 +58,13 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,30}$")
 class SlackMessage:
     """One message: ``text`` is the notification fallback (escaped mrkdwn),
     ``blocks`` serialised Block Kit; ``thread_parent`` is the index of the
-    part this message replies to in a threaded digest."""
+    part this message replies to in a threaded digest; ``papers`` the ids of
+    the papers whose 👍/🔖 buttons it carries."""
 
     text: str
     blocks: tuple[dict, ...]
     thread_parent: int | None = None
+    papers: tuple[str, ...] = ()
 
 
 def _serialise(blocks: Sequence[Block]) -> tuple[dict, ...]:
@@ -118,11 +122,23 @@ def _fallback(head: str, papers: Sequence[Paper]) -> str:
     return escape_clip(f"{head}: {titles}" if titles else head, FALLBACK_LIMIT)
 
 
-def _entry_blocks(entry: DigestEntry, rank: int, *, summary: int) -> list[Block]:
-    return [
+def _entry_blocks(
+    entry: DigestEntry, rank: int, *, summary: int, buttons: bool = True
+) -> list[Block]:
+    """A paper's full entry, with its 👍/🔖 buttons (threads mode: in its reply)."""
+    blocks: list[Block] = [
         _section(paper_card(entry.paper, summary_limit=summary, rank=rank)),
         _context(why_text(entry.why)),
     ]
+    if buttons:
+        blocks.append(vote_actions(entry.paper.id, digest=True))
+    return blocks
+
+
+def _firsts(entries: Sequence[tuple[int, DigestEntry]]) -> list[bool]:
+    """Whether each entry is its paper's first: a repeat gets no second set of buttons."""
+    ids = [e.paper.id for _, e in entries]
+    return [ids.index(paper_id) == i for i, paper_id in enumerate(ids)]
 
 
 def render_digest(digest: Digest) -> list[SlackMessage]:
@@ -139,7 +155,8 @@ def render_digest(digest: Digest) -> list[SlackMessage]:
         ]
     else:
         groups = [
-            [*_entry_blocks(e, r, summary=DIGEST_SUMMARY), DividerBlock()] for r, e in entries
+            [*_entry_blocks(e, r, summary=DIGEST_SUMMARY, buttons=first), DividerBlock()]
+            for (r, e), first in zip(entries, _firsts(entries), strict=True)
         ]
     packed = _pack(groups, room=MAX_BLOCKS - 1)  # one block left for the header
     papers = [e.paper for _, e in entries]
@@ -154,12 +171,15 @@ def render_digest(digest: Digest) -> list[SlackMessage]:
         here = papers[len(parent_of) : len(parent_of) + _count(blocks)]
         parent_of.extend([i] * len(here))
         blocks.insert(0, _header(head))
-        messages.append(SlackMessage(_fallback(head, here), _serialise(blocks)))
+        voted = () if digest.threads else tuple(dict.fromkeys(p.id for p in here))
+        messages.append(SlackMessage(_fallback(head, here), _serialise(blocks), papers=voted))
     if digest.threads:
         for (rank, entry), parent in zip(entries, parent_of, strict=True):
-            blocks = _entry_blocks(entry, rank, summary=THREAD_SUMMARY)
+            blocks = _entry_blocks(entry, rank, summary=THREAD_SUMMARY)  # one paper a message
             text = escape_clip(f"{rank}. {one_line(entry.paper.title)}", FALLBACK_LIMIT)
-            messages.append(SlackMessage(text, _serialise(blocks), thread_parent=parent))
+            messages.append(
+                SlackMessage(text, _serialise(blocks), parent, papers=(entry.paper.id,))
+            )
     return messages
 
 
@@ -184,23 +204,33 @@ def _text_sections(text: str) -> list[Block]:
     return [_section(f"```{c}```" if aligned else c) for c in chunks if c.strip()]
 
 
-def render_reply(reply: Reply, *, share_value: str | None = None) -> SlackMessage:
+def render_reply(
+    reply: Reply, *, share_value: str | None = None, votes: Mapping[str, Counts] | None = None
+) -> SlackMessage:
     """An answer to a command (sent ephemerally). Shareable replies get a
-    "Share in channel" button carrying ``share_value`` (the command to re-run)."""
+    "Share in channel" button carrying ``share_value`` (the command to re-run).
+    With ``votes`` (in the channel: a shared result, a link card) each paper
+    gets its 👍/🔖 buttons, labelled with its counts there; one block is then
+    left free for ``render_shared``'s line."""
     text = (":warning: " if reply.is_error else "") + reply.text
     blocks = _text_sections(text)
     offer_share = bool(reply.shareable and share_value and len(share_value) <= BUTTON_VALUE_LIMIT)
     room = MAX_BLOCKS - len(blocks) - (1 if offer_share else 0) - 1  # 1 for "and N more"
+    if votes is not None:
+        room = (room - 1) // 2  # a card and its buttons per paper
     summary = SHOW_SUMMARY if len(reply.papers) == 1 else REPLY_SUMMARY
     shown: list[Paper] = []
     used = _size(blocks)
     numbered = len(reply.papers) > 1
     for rank, paper in enumerate(reply.papers[:room], 1):
-        card = _section(paper_card(paper, summary_limit=summary, rank=rank if numbered else None))
-        used += _size([card])
+        card_text = paper_card(paper, summary_limit=summary, rank=rank if numbered else None)
+        card = _section(card_text)
+        used += len(card_text)  # what _size counts for a section (to_dict once, at the end)
         if used > MAX_CHARS:
             break
         blocks.append(card)
+        if votes is not None and paper.id not in {p.id for p in shown}:  # unique block ids
+            blocks.append(vote_actions(paper.id, votes.get(paper.id), digest=False))
         shown.append(paper)
     if len(reply.papers) > len(shown):
         blocks.append(_context(f"… and {len(reply.papers) - len(shown)} more"))
@@ -210,12 +240,13 @@ def render_reply(reply: Reply, *, share_value: str | None = None) -> SlackMessag
     if not blocks:
         blocks.append(_section(" "))
     fallback = escape_clip(one_line(text), FALLBACK_LIMIT) or "Paperpost"
-    return SlackMessage(fallback, _serialise(blocks))
+    return SlackMessage(fallback, _serialise(blocks), papers=tuple(p.id for p in shown))
 
 
 def render_shared(reply: Reply, *, user_id: str, command: str) -> SlackMessage:
-    """A shared result as posted in the channel: who shared what, no button."""
-    body = render_reply(reply)
+    """A shared result as posted in the channel: who shared what, each paper's
+    👍/🔖 buttons, no Share button."""
+    body = render_reply(reply, votes={})
     who = f"{mention(user_id)} shared `{escape_clip(one_line(command), 200)}`"
     blocks = (_context(who).to_dict(), *body.blocks[: MAX_BLOCKS - 1])
     return SlackMessage(body.text, blocks)

@@ -24,11 +24,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
+from paperpost.adapters.slack.buttons import SlackButtons
 from paperpost.adapters.slack.changers import ChangerCheck
 from paperpost.adapters.slack.channel_events import ChannelEvents
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
-from paperpost.adapters.slack.installations import StoreInstallations
 from paperpost.adapters.slack.link_cards import LinkCards
 from paperpost.adapters.slack.oauth import TeamClients, Uninstalls, oauth_app, store_installations
 from paperpost.adapters.slack.pacer import PostPacer
@@ -42,6 +42,7 @@ from paperpost.adapters.slack.server import (
 from paperpost.adapters.slack.slash_commands import SlashCommands
 from paperpost.bot.config import Config
 from paperpost.bot.errors import UserError
+from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.ports import Core
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,17 @@ class SlackRuntime:
     workspace: str = ""  # auth.test's team name, for the "ready" log line
     bot_user: str = ""
     web_app: web.Application | None = None
+    buttons: SlackButtons | None = None  # 👍/🔖: its ``edits`` coalesce message updates
     installs: int | None = None  # OAuth mode: the workspaces installed so far
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _socket: AsyncSocketModeHandler | None = field(default=None, repr=False)
+    _commands: SlashCommands | None = field(default=None, repr=False)
 
     async def stop(self) -> None:
+        if self.buttons is not None:
+            await self.buttons.stop()  # pending count edits: the votes are stored already
+        if self._commands is not None:
+            await self._commands.aclose()
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -93,21 +100,27 @@ def _pacer(config: Config, sleep: Sleep) -> PostPacer:
 
 
 def slack_platform(
-    config: Config, *, sleep: Sleep = asyncio.sleep, core: Core | None = None
+    config: Config,
+    *,
+    sleep: Sleep = asyncio.sleep,
+    presses: Presses | None = None,
+    core: Core | None = None,
 ) -> SlackPlatform:
-    """Digest posting only, no slash commands: for ``paperpost digest``. With OAuth
-    installs each team's token comes from ``core``'s store."""
+    """Digest posting only, no slash commands: for ``paperpost digest`` (``presses``:
+    the core's, so the parts' buttons and reactions are known to ``paperpost run``).
+    With OAuth installs each team's token comes from ``core``'s store."""
     if config.slack_oauth is not None and core is not None:
         return _oauth_platform(core, config, sleep)
-    return SlackPlatform(_client(config, sleep), sleep=sleep, pacer=_pacer(config, sleep))
+    client = _client(config, sleep)
+    return SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep), presses=presses)
 
 
-def _oauth_platform(
-    core: Core, config: Config, sleep: Sleep, installations: StoreInstallations | None = None
-) -> SlackPlatform:
-    installations = installations or store_installations(core, config)
+def _oauth_platform(core: Core, config: Config, sleep: Sleep) -> SlackPlatform:
+    installations = store_installations(core, config)
     clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
-    return SlackPlatform(None, sleep=sleep, pacer=_pacer(config, sleep), team_clients=clients)
+    return SlackPlatform(
+        None, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses, team_clients=clients
+    )
 
 
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
@@ -169,11 +182,14 @@ async def start_slack(
     workspace, bot_user = str(identity.get("team", "")), str(identity.get("user", ""))
     bolt = AsyncApp(client=client, signing_secret=config.slack_signing_secret or "")
     changers = ChangerCheck(config.slack_changers, client)
-    SlashCommands(core, client, changers=changers).register(bolt)
+    commands = SlashCommands(core, client, changers=changers)
+    commands.register(bolt)
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
     ChannelEvents(core).register(bolt)  # a deleted channel's votes and settings go
+    buttons = SlackButtons(core.presses, client)  # 👍/🔖 presses and reactions
+    buttons.register(bolt)
     Uninstalls(core, None).register(bolt)  # app_uninstalled: the team's channels paused
-    platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
+    platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses)
     core.register_platform(platform)
 
     if config.slack_app_token:
@@ -185,12 +201,27 @@ async def start_slack(
             raise
         log.debug("Slack: connected in Socket Mode")
         return SlackRuntime(
-            "socket", bolt, platform, _socket=handler, workspace=workspace, bot_user=bot_user
+            "socket",
+            bolt,
+            platform,
+            _socket=handler,
+            workspace=workspace,
+            bot_user=bot_user,
+            buttons=buttons,
+            _commands=commands,
         )
 
     if late is not None:
         late.bolt = bolt
-        return SlackRuntime("http", bolt, platform, workspace=workspace, bot_user=bot_user)
+        return SlackRuntime(
+            "http",
+            bolt,
+            platform,
+            workspace=workspace,
+            bot_user=bot_user,
+            buttons=buttons,
+            _commands=commands,
+        )
 
     if web_app is None:
         web_app = web.Application(client_max_size=MAX_BODY)
@@ -208,6 +239,8 @@ async def start_slack(
         _runner=runner,
         workspace=workspace,
         bot_user=bot_user,
+        buttons=buttons,
+        _commands=commands,
     )
 
 
@@ -225,18 +258,26 @@ async def _start_oauth(
     client = build_client(None, base_url=config.slack_api_url, sleep=sleep)
     installations = store_installations(core, config)
     bolt = oauth_app(core, config, client, installations)
-    SlashCommands(core, client, changers=ChangerCheck(config.slack_changers, client)).register(bolt)
+    commands = SlashCommands(core, client, changers=ChangerCheck(config.slack_changers, client))
+    commands.register(bolt)
     LinkCards(core, client).register(bolt)
     ChannelEvents(core).register(bolt)
+    clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
+    platform = SlackPlatform(
+        None, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses, team_clients=clients
+    )
+    buttons = SlackButtons(core.presses, client, team_clients=clients)  # edits: the team's token
+    buttons.register(bolt)
     uninstalls = Uninstalls(core, installations)
     uninstalls.register(bolt)
     installations.on_saved = uninstalls.on_installed  # installed again: its channels resume
-    platform = _oauth_platform(core, config, sleep, installations)
     core.register_platform(platform)
     installs = len(installations.teams())
     if late is not None:
         late.bolt = bolt
-        return SlackRuntime("http", bolt, platform, installs=installs)
+        return SlackRuntime(
+            "http", bolt, platform, buttons=buttons, installs=installs, _commands=commands
+        )
     if web_app is None:  # (an aiohttp app with no state is falsy: no ``or`` here)
         web_app = web.Application(client_max_size=MAX_BODY)
     add_slack_routes(web_app, bolt)  # /slack/events, /slack/install, /slack/oauth_redirect
@@ -244,5 +285,13 @@ async def _start_oauth(
     host, port = runner.addresses[0][:2]
     url = f"http://{host}:{port}{EVENTS_PATH}"
     return SlackRuntime(
-        "http", bolt, platform, url=url, web_app=web_app, _runner=runner, installs=installs
+        "http",
+        bolt,
+        platform,
+        url=url,
+        web_app=web_app,
+        _runner=runner,
+        buttons=buttons,
+        installs=installs,
+        _commands=commands,
     )

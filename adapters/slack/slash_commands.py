@@ -11,9 +11,11 @@ import dataclasses
 import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from paperpost.adapters.slack.changers import ChangerCheck
 from paperpost.adapters.slack.client import CALL_ERRORS, slack_error_code
@@ -68,6 +70,21 @@ class SlashCommands:
         self.core = core
         self.client = client
         self.changers = changers or ChangerCheck(SlackChangers(), client)
+        self._http: aiohttp.ClientSession | None = None
+
+    def _responder(self, command: dict[str, Any], respond: Any) -> Any:
+        """Bolt's ``respond`` opens a new HTTP session (a new connection, a TLS handshake
+        with Slack) per answer; answers go through one shared session instead."""
+        url = command.get("response_url")
+        if not isinstance(url, str) or not url:
+            return respond
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        return AsyncWebhookClient(url=url, session=self._http).send
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.close()
 
     def register(self, app: AsyncApp, *, command: str = COMMAND) -> None:
         app.command(command)(self.on_command)
@@ -82,6 +99,7 @@ class SlashCommands:
     ) -> None:
         """``client``: Bolt's, with the token of the command's team (OAuth installs)."""
         await ack()  # first, always: Slack shows an error after 3 s without it
+        respond = self._responder(command, respond)
         try:
             await self._answer(command, respond, client or self.client)
         except Exception as exc:  # the user must hear back even when Slack calls fail

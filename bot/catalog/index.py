@@ -10,10 +10,13 @@ Every text value is indexed already normalised, exactly as ``bot.catalog.query.n
 splits it, through a plain whitespace tokenizer: index and ``bot.catalog.query_match.matches`` agree
 token for token. ``pid`` (raw, stored) is the paper id; ``upvotes``, ``first_day`` and
 ``last_day`` (day ordinals) are fast integer fields for the filters; ``rank`` is a fast
-float field derived from upvotes (below). User text never reaches tantivy's query parser:
-queries are built node by node with ``tantivy.Query`` (term, phrase, term set of the
-indexed words with a prefix, regex phrase ``literal ... prefix.*`` for prefix phrases,
-boolean Must/MustNot/Should, fast-field ranges, boosts).
+float field derived from upvotes (below). Beside them: stemmed copies of the prose fields
+(``*_s``), their acronym concepts (``*_c``, ``bot.catalog.concepts``) and the stemmed AI
+summary (``summary_s``, read by the relaxed search only). User text never reaches
+tantivy's query parser: queries are built node by node with ``tantivy.Query`` (term,
+phrase, term set of the indexed words with a prefix, phrase prefix or regex phrase
+``literal ... prefix.*`` for prefix phrases, boolean Must/MustNot/Should, fast-field
+ranges, boosts).
 
 Ranking (higher is better)::
 
@@ -39,7 +42,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,15 +55,17 @@ from paperpost.bot.catalog.index_documents import (
     paper_document,
     popularity,
 )
-from paperpost.bot.catalog.index_query import compile_query
+from paperpost.bot.catalog.index_query import compile_query, compile_relaxed
 from paperpost.bot.catalog.query import Query, parse_query
+from paperpost.bot.catalog.query_ast import Node, Term
 from paperpost.bot.papers.model import Paper
 
 __all__ = ["SCHEMA_VERSION", "SearchHit", "TantivyIndex", "compile_query"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "tantivy-2-stems"  # 2: stemmed title_s/keywords_s/abstract_s fields
+# 2: stemmed title_s/keywords_s/abstract_s fields; 3: acronym concepts *_c, summary_s
+SCHEMA_VERSION = "tantivy-3-concepts"
 VERSION_FILE = "paperpost-schema"
 META_FILE = "meta.json"  # tantivy rewrites it on every commit
 WRITER_HEAP = 50_000_000  # bytes: tantivy flushes a segment when this arena is full
@@ -293,6 +298,33 @@ class TantivyIndex:
             compiled = compile_query(self._schema, searcher, query, expand=True)
             scored = self._top(searcher, compiled, query, k)
         return [SearchHit(searcher.doc(a)["pid"][0], s) for s, a in scored]
+
+    def count_matches(self, query: Query) -> int:
+        """How many papers match (no document is read)."""
+        searcher = self._current()
+        if searcher.num_docs == 0:
+            return 0
+        for expand in (False, True):
+            try:
+                compiled = compile_query(self._schema, searcher, query, expand=expand)
+                result = searcher.search(compiled, 1, count=True)
+                return int(getattr(result, "count", 0) or 0)  # not in tantivy's type stub
+            except ValueError as e:
+                if expand or "max expansions" not in str(e):
+                    raise
+        raise AssertionError("unreachable")
+
+    def search_relaxed(
+        self, words: Sequence[Term], others: Sequence[Node], need: int, *, limit: int
+    ) -> list[SearchHit]:
+        """Papers holding at least ``need`` of ``words`` (or having them in their AI
+        summary) and matching every one of ``others``: the most words first, then bm25."""
+        searcher = self._current()
+        if searcher.num_docs == 0 or limit <= 0:
+            return []
+        compiled = compile_relaxed(self._schema, searcher, words, others, need)
+        hits = searcher.search(compiled, limit, count=False).hits
+        return [SearchHit(searcher.doc(a)["pid"][0], float(s)) for s, a in hits]
 
     @staticmethod
     def _top(

@@ -16,8 +16,10 @@ from datetime import date
 
 import tantivy
 
+from paperpost.bot.catalog.concepts import concept_tokens
 from paperpost.bot.catalog.query_ast import MAX_UPVOTES, normalize_tokens
-from paperpost.bot.catalog.stems import stem_text
+from paperpost.bot.catalog.query_match import ITEM_SEPARATOR
+from paperpost.bot.catalog.stems import stem_words
 from paperpost.bot.papers.model import Paper
 
 UPVOTE_WEIGHT = 0.25
@@ -27,6 +29,11 @@ FIELDS = tuple(BOOSTS)
 # Stemmed copies (bot.catalog.stems) of the prose fields: words and phrases search these,
 # prefixes and quoted single words the fields above (as written).
 STEMMED = {"title": "title_s", "keywords": "keywords_s", "abstract": "abstract_s"}
+# Acronym concepts of the stemmed fields (bot.catalog.concepts): "llm" searches these.
+CONCEPTS = {"title": "title_c", "keywords": "keywords_c", "abstract": "abstract_c"}
+# The AI summary, stemmed: searched by the relaxed search only (bot.catalog.relevance),
+# never by words a subscription matches (the reference matcher does not read it).
+SUMMARY = "summary_s"
 _NO_DAY_FIRST = date.max.toordinal()  # a paper without featured days never matches since:/before:
 _NO_DAY_LAST = 0
 # ASCII text: every non-alphanumeric byte becomes a space and letters are lower-cased,
@@ -38,7 +45,7 @@ _ASCII_MAP.update({c: c + 32 for c in range(ord("A"), ord("Z") + 1)})
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("pid", stored=True, tokenizer_name="raw", index_option="basic")
-    for name in (*FIELDS, *STEMMED.values()):
+    for name in (*FIELDS, *STEMMED.values(), *CONCEPTS.values(), SUMMARY):
         sb.add_text_field(name, tokenizer_name=WORDS)
     sb.add_integer_field("upvotes", indexed=True, fast=True)
     sb.add_integer_field("first_day", fast=True)
@@ -71,14 +78,22 @@ def paper_document(schema: tantivy.Schema, p: Paper) -> tantivy.Document:
     # One value per item: tantivy puts a position gap between values. Empty values
     # are left out (matches() skips them too).
     keywords = [t for t in map(_norm, p.ai_keywords) if t.strip()]
+    title_w, abstract_w = stem_words(title), stem_words(abstract)
+    keywords_w = [stem_words(k) for k in keywords]
+    # All keywords in one concept scan: the separator ends any phrase, as items do.
+    keywords_c = concept_tokens([w for k in keywords_w for w in (*k, ITEM_SEPARATOR)])
     fields: dict[str, object] = {
         "pid": p.id,
         "title": title,
         "abstract": abstract,
         "keywords": keywords,
-        "title_s": stem_text(title),
-        "abstract_s": stem_text(abstract),
-        "keywords_s": [stem_text(k) for k in keywords],
+        "title_s": " ".join(title_w),
+        "abstract_s": " ".join(abstract_w),
+        "keywords_s": [" ".join(k) for k in keywords_w],
+        "title_c": concept_tokens(title_w),
+        "abstract_c": concept_tokens(abstract_w),
+        "keywords_c": keywords_c,
+        SUMMARY: " ".join(stem_words(_norm(p.ai_summary or ""))),
         "authors": [t for t in map(_norm, p.authors) if t.strip()],
         "org": [t for t in map(_norm, orgs) if t.strip()],
         "upvotes": upvotes,

@@ -62,8 +62,9 @@ class Term:
 
     ``field`` is None (title, keywords, abstract, authors, organization), ``"title"``,
     ``"author"`` (within one author's name) or ``"org"``. ``prefix``: the last token
-    is a prefix. ``exact``: a single quoted word (``"agents"``), matched as written
-    rather than by its stem (phrases, prefixes and field terms never set it).
+    is a prefix. ``exact``: a single quoted word (``"agents"``, ``title:"agents"``),
+    matched as written rather than by its stem (phrases, prefixes, ``author:`` and
+    ``org:`` never set it: names always match as written).
     """
 
     tokens: tuple[str, ...]

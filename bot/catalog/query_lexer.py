@@ -69,8 +69,9 @@ def _phrase_term(body: str, prefix: bool, field: str | None, pos: int, raw: str)
     tokens = tuple(normalize_tokens(body))
     if not tokens:
         raise query_error(f"Empty phrase {raw}: put some words between the quotes", pos)
-    if len(tokens) == 1 and not prefix and field is None:
-        return Term(tokens, None, False, exact=True)  # "agents": that form only
+    if len(tokens) == 1 and not prefix and field in (None, "title"):
+        # "agents", title:"agents": that form only (names are always as written)
+        return Term(tokens, field, False, exact=True)
     return _checked_term(tokens, field, prefix, pos, raw)
 
 

@@ -41,3 +41,9 @@ def stem_text(text: str) -> str:
     """Space-separated normalised words to their stems, other separators kept."""
     get = _CACHE.get  # the hot path of an index build: one dict lookup per word
     return " ".join([get(t) or stem(t) for t in text.split(" ")])
+
+
+def stem_words(text: str) -> list[str]:
+    """The stems of whitespace-separated normalised words (the index's build path)."""
+    get = _CACHE.get
+    return [get(t) or stem(t) for t in text.split()]

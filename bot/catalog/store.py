@@ -28,6 +28,7 @@ STORE_FILENAME = "paperpost.sqlite"
 INDEX_FILENAME = "search-index"  # a tantivy index directory
 TABLES = (
     *("papers", "days", "channels", "ledger", "open_deliveries", "posted", "meta", "feedback"),
+    "feedback_messages",
     *("installations", "oauth_states"),  # Slack workspaces installed through OAuth
 )
 

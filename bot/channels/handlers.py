@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.query import Query, parse_query
+from paperpost.bot.catalog.query_explain import why_reason
 from paperpost.bot.catalog.relevance import Suggestion
 from paperpost.bot.channels.grammar import FEEDBACK_COMMANDS, USAGE, Command
 from paperpost.bot.channels.key import ChannelKey
@@ -121,7 +122,8 @@ class CommandHandlers:
         relaxed = tuple(self._library.relevance.relaxed(query, limit=SEARCH_RESULTS))
         if relaxed:
             return Reply(
-                text=f"{said} Relaxed: the best matches holding at least half of its words",
+                text=f"{said} Relaxed: the papers holding the most of its words (at least half; "
+                "their AI summary counts)",
                 papers=relaxed,
                 shareable=True,
             )
@@ -204,11 +206,7 @@ class CommandHandlers:
         if found is None:
             return Reply(text=f"{paper_id} was never posted in this channel's digest.")
         day, matched = found
-        reason = (
-            "it matched " + ", ".join(f"“{q}”" for q in matched)
-            if matched
-            else "it was among the day's top papers (no saved searches then)"
-        )
+        reason = why_reason(matched, self._library.get(paper_id))
         return Reply(text=f"{paper_id} was in the digest of {day_text(day)} because {reason}.")
 
     def do_preview(self, channel: ChannelKey, command: Command) -> Reply:

@@ -107,6 +107,15 @@ class FeedbackStore:
             )
             return True
 
+    def cast(self, vote: Vote) -> bool:
+        """Cast ``vote`` unless the user already had (a reaction added): True when new."""
+        with self._write(vote.key()) as conn:
+            cur = conn.execute(
+                f'INSERT INTO "{TABLE}" (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+                (vote.key(), json.dumps(vote.value(), ensure_ascii=False)),
+            )
+            return cur.rowcount > 0
+
     def remove(self, channel: ChannelKey, paper_id: str, kind: Kind, user: str | None) -> int:
         """Remove one user's vote (``user``) or everyone's (``None``); how many went."""
         prefix = SEP.join((str(channel), paper_id, str(kind)))

@@ -13,7 +13,10 @@ Gateway (``/gateway``, JSON text frames)
     fake.invoke("papers", "search", {"query": "x"})`` sends an INTERACTION_CREATE
     for a slash (sub)command and returns its interaction id; ``await
     fake.invoke_on_message("Show paper", message)`` does the same for a message
-    context-menu command (type 3) on ``message`` (e.g. from ``post_as_user``).
+    context-menu command (type 3) on ``message`` (e.g. from ``post_as_user``);
+    ``await fake.press(message, custom_id)`` a button press (a component
+    interaction) and ``await fake.react(channel_id, message_id, "👍")`` a
+    MESSAGE_REACTION_ADD (``added=False``: _REMOVE).
 
 REST (under ``/api/v10``)
     ``GET /users/@me``, ``GET /oauth2/applications/@me``, ``PUT`` global and
@@ -22,7 +25,8 @@ REST (under ``/api/v10``)
     ``POST|GET /channels/{id}/messages`` (GET honours ``limit``, 1 to 100,
     default 50, and ``before``/``after``, newest first), ``POST
     /channels/{id}/messages/{mid}/threads`` (thread id = message id; 400/160004
-    when it exists). Unknown channels answer 404/10003.
+    when it exists), ``PATCH /channels/{id}/messages/{mid}`` (only the fields sent
+    change; recorded in ``fake.edits``). Unknown channels answer 404/10003.
 
 What it refuses, as Discord does (``message_problems``)
     400/50035 "Invalid Form Body" with Discord's per-field ``errors`` (a nonce
@@ -232,6 +236,7 @@ class FakeDiscord:
         self.requests: list[Recorded] = []
         self.identifies: list[dict[str, Any]] = []
         self.callbacks: list[dict[str, Any]] = []
+        self.edits: list[dict[str, Any]] = []  # PATCHed channel messages
         self.followups: list[dict[str, Any]] = []
         self.events: list[str] = []
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
@@ -475,6 +480,12 @@ class FakeDiscord:
             return self._callback(int(m[1]), m[2], body)
         if m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/([^/]+))?", path):
             return self._webhook(method, m[2], m[3], body)
+        if m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path):
+            return (
+                self._edit_message(int(m[1]), m[2], body)
+                if method == "PATCH"
+                else _error(404, 0, f"fake has no route {method} {path}")
+            )
         if m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path):
             return self._thread(int(m[1]), int(m[2]), body)
         if m := re.fullmatch(r"/channels/(\d+)/messages", path):
@@ -496,6 +507,7 @@ class FakeDiscord:
             "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
             "pinned": False, "type": 0, "flags": body.get("flags") or 0,
             "nonce": body.get("nonce"), "allowed_mentions": body.get("allowed_mentions"),
+            "components": body.get("components") or [],
         }  # fmt: skip
 
     def _history(self, channel_id: int, query: dict[str, str] | None) -> web.Response:
@@ -537,6 +549,59 @@ class FakeDiscord:
         self.messages[channel_id].append(message)
         self.events.append(f"MESSAGE {channel_id}")
         return _json(message)
+
+    def _edit_message(self, channel_id: int, message_id: str, body: dict[str, Any]) -> web.Response:
+        """PATCH a message: only the fields sent change (content, embeds, components)."""
+        if channel_id not in self.messages:
+            return _error(404, 10003, "Unknown Channel")
+        found = [m for m in self.messages[channel_id] if m["id"] == message_id]
+        if not found:
+            return _error(404, 10008, "Unknown Message")
+        if (refused := _refusal({**found[0], **body})) is not None:
+            return refused
+        message = found[0]
+        message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
+        message["edited_timestamp"] = _now()
+        self.edits.append({"channel_id": channel_id, "message_id": message_id, **body})
+        self.events.append(f"EDIT {message_id}")
+        return _json(message)
+
+    async def press(
+        self, message: dict[str, Any], custom_id: str, *, user_id: int = USER_ID
+    ) -> int:
+        """Send INTERACTION_CREATE for a button press (type 3) on ``message``."""
+        interaction_id = next(self._ids)
+        token = f"token-{interaction_id}"
+        user = {"id": str(user_id), "username": f"u{user_id}", "discriminator": "0",
+                "global_name": None, "avatar": None}  # fmt: skip
+        self._interactions[token] = interaction_id
+        self._users[token] = user
+        channel_id = int(message["channel_id"])
+        await self.dispatch("INTERACTION_CREATE", {
+            "id": str(interaction_id), "application_id": str(APP_ID), "type": 3,
+            "token": token, "version": 1, "message": message,
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "guild_id": str(self.guild_id), "channel_id": str(channel_id),
+            "channel": self.channels.get(channel_id, {"id": str(channel_id), "type": 0}),
+            "member": {"user": user, "roles": [], "joined_at": _now(), "deaf": False,
+                       "mute": False, "flags": 0, "permissions": str((1 << 41) - 1)},
+            "app_permissions": str((1 << 41) - 1), "locale": "en-US", "guild_locale": "en-US",
+            "entitlements": [], "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "context": 0, "attachment_size_limit": 8388608,
+        })  # fmt: skip
+        return interaction_id
+
+    async def react(
+        self, channel_id: int, message_id: str, emoji: str, *, user_id: int = USER_ID,
+        added: bool = True,
+    ) -> None:  # fmt: skip
+        """A user adds (or removes) a reaction: MESSAGE_REACTION_ADD / _REMOVE."""
+        event = "MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE"
+        await self.dispatch(event, {
+            "user_id": str(user_id), "channel_id": str(channel_id), "message_id": message_id,
+            "guild_id": str(self.guild_id), "emoji": {"id": None, "name": emoji},
+            "burst": False, "type": 0,
+        })  # fmt: skip
 
     def _thread(self, channel_id: int, message_id: int, body: dict[str, Any]) -> web.Response:
         if channel_id not in self.messages:

@@ -13,7 +13,11 @@ as slack_sdk sends ``chat.postMessage`` as JSON and most methods form-encoded)
     (``api.usergroups``: id → member ids; unknown: ``no_such_subteam``),
     ``chat.unfurl`` (recorded in ``api.unfurls``; needs ``links:write``, a target
     of ``channel`` + ``ts`` or ``unfurl_id`` + ``source``, and an ``unfurls``
-    object of URL → ``{"blocks": …}`` passing ``block_kit_problems``). Unknown
+    object of URL → ``{"blocks": …}`` passing ``block_kit_problems``),
+    ``chat.update`` (recorded in ``api.updates``; the bot's own messages only;
+    the message's metadata becomes the ``metadata`` sent, or none: an edit must
+    carry it on). ``vote_click`` and ``reaction`` build the ``block_actions`` and
+    ``reaction_added``/``_removed`` payloads of a 👍/🔖 press or reaction. Unknown
     methods answer ``{"ok": false, "error": "unknown_method"}``. A wrong bot
     token answers ``invalid_auth``.
 
@@ -99,7 +103,7 @@ TEXT_LIMIT = 40_000  # chat.postMessage ``text``: over it, msg_too_long
 # The bot scopes of slack/manifest.yaml (chat:write.public is left off there).
 SCOPES = frozenset({"commands", "chat:write", "channels:history", "groups:history",
                     "channels:read", "groups:read", "users:read", "usergroups:read",
-                    "links:read", "links:write"})  # fmt: skip
+                    "links:read", "links:write", "reactions:read"})  # fmt: skip
 # Scope a method needs, by the kind of channel (C public, G private).
 NEEDS = {
     "chat.postMessage": ("chat:write", "chat:write"),
@@ -109,6 +113,7 @@ NEEDS = {
     "users.info": ("users:read", "users:read"),
     "usergroups.users.list": ("usergroups:read", "usergroups:read"),
     "chat.unfurl": ("links:write", "links:write"),
+    "chat.update": ("chat:write", "chat:write"),
 }
 
 
@@ -162,7 +167,9 @@ class FakeSlackAPI:
     posts: list[Posted] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
+    response_peers: list[Any] = field(default_factory=list)  # the client end of each
     unfurls: list[dict[str, Any]] = field(default_factory=list)  # accepted chat.unfurl bodies
+    updates: list[dict[str, Any]] = field(default_factory=list)  # accepted chat.update bodies
     _history: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     _faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     _not_member: set[str] = field(default_factory=set)
@@ -287,6 +294,7 @@ class FakeSlackAPI:
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.responses.append({"key": request.match_info["key"], **body})
+        self.response_peers.append(request.transport.get_extra_info("peername"))
         self._changed.set()
         return web.Response(text="ok")
 
@@ -477,6 +485,34 @@ class FakeSlackAPI:
         self.unfurls.append({**params, "unfurls": unfurls})
         return {"ok": True}
 
+    def _m_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Replaces the message's text and blocks. Its metadata is replaced by the
+        ``metadata`` given and, strictest reading of Slack's docs, dropped when none
+        is: an edit must carry the metadata on."""
+        channel, ts = params.get("channel", ""), params.get("ts")
+        if error := self._channel_error(channel, posting=True):
+            return {"ok": False, "error": error}
+        found = [m for m in self._history[channel] if m["ts"] == ts]
+        if not found:
+            return {"ok": False, "error": "message_not_found"}
+        if found[0].get("user") != self.bot_user_id:
+            return {"ok": False, "error": "cant_update_message"}
+        blocks = params.get("blocks") or []
+        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+        if problems := block_kit_problems(blocks):
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        metadata = params.get("metadata")
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        if metadata is not None and not _valid_metadata(metadata):
+            return {"ok": False, "error": "invalid_metadata_format"}
+        message = found[0]
+        message |= {"text": params.get("text", message["text"]), "blocks": blocks}
+        message.pop("metadata", None)
+        if metadata:
+            message["metadata"] = metadata
+        self.updates.append({**params, "blocks": blocks, "metadata": metadata})
+        return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
+
     def _m_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel", "")
         if error := self._channel_error(channel, posting=False):
@@ -666,6 +702,52 @@ def share_click(value: str, *, response_url: str, **overrides: Any) -> dict[str,
     payload["actions"][0]["value"] = value
     payload["response_url"] = response_url
     payload |= overrides
+    return payload
+
+
+def vote_click(
+    message: dict[str, Any],
+    paper_id: str,
+    *,
+    channel: str = "C0DIGEST1",
+    action: str = "paperpost_like",
+    user: str = "U0ANA0001",
+    **container: Any,
+) -> dict[str, Any]:
+    """A ``block_actions`` payload: ``user`` pressed ``action`` under ``paper_id`` on
+    ``message`` (a message of ``api.messages(channel)``, sent back as Slack does,
+    with its blocks and without its metadata)."""
+    payload = json.loads((DATA / "share_action.json").read_text("utf-8"))
+    payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(),
+                       "team_id": TEAM_ID}  # fmt: skip
+    payload["container"] = {"type": "message", "message_ts": message.get("ts", ""),
+                            "channel_id": channel, "is_ephemeral": False, **container}  # fmt: skip
+    payload["channel"] = {"id": channel, "name": "papers"}
+    payload["message"] = {k: v for k, v in message.items() if k != "metadata"}
+    payload["actions"] = [{
+        "action_id": action, "block_id": f"paperpost_digest:{paper_id}", "value": paper_id,
+        "text": {"type": "plain_text", "text": "👍", "emoji": True}, "type": "button",
+        "action_ts": "1700000001.000200",
+    }]  # fmt: skip
+    return payload
+
+
+def reaction(
+    ts: str,
+    *,
+    added: bool = True,
+    name: str = "+1",
+    channel: str = "C0DIGEST1",
+    user: str = "U0ANA0001",
+) -> dict[str, Any]:
+    """A ``reaction_added`` (or ``_removed``) event callback on message ``ts``."""
+    payload = json.loads((DATA / "link_shared.json").read_text("utf-8"))
+    kind = "reaction_added" if added else "reaction_removed"
+    payload["event"] = {
+        "type": kind, "user": user, "reaction": name, "item_user": BOT_USER_ID,
+        "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": "1700000200.000100",
+    }  # fmt: skip
+    payload["event_id"] = f"Ev{kind}{ts}{user}{name}"
     return payload
 
 
