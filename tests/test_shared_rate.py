@@ -3,6 +3,7 @@ several processes at once never overlap, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def test_replicas_booking_at_once_share_one_schedule(tmp_path: Path, database_ur
             store.close()
     slots.sort()
     assert len(slots) == 3 * BOOKINGS
-    gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
     assert min(gaps) == pytest.approx(INTERVAL)  # one schedule: every slot its own
     assert slots[-1] - slots[0] == pytest.approx(INTERVAL * (3 * BOOKINGS - 1))
 
