@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import random
 import statistics
@@ -250,6 +251,29 @@ def late_ack_app(core: Paperpost, api: FakeSlackAPI) -> AsyncApp:
     return app
 
 
+async def oauth_runtime(core: Paperpost, config: Config, api: FakeSlackAPI) -> Any:
+    """The same adapter in OAuth mode (``--oauth``), the fake's team installed: each
+    command is authorized from the store (sealed token, cached auth.test)."""
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store import Installation
+
+    from paperpost.adapters.slack.oauth import store_installations
+    from paperpost.bot.config import SlackOAuth
+
+    oauth = dataclasses.replace(
+        config,
+        slack_bot_token=None,
+        slack_oauth=SlackOAuth(api.client_id, api.client_secret, "state-secret"),
+        secret_key=Fernet.generate_key().decode(),
+    )
+    installed = Installation(
+        team_id=api.team_id, user_id="U0ANA0001", bot_token=BOT_TOKEN, bot_id="BBOT0001",
+        bot_user_id=api.bot_user_id,
+    )  # fmt: skip
+    await store_installations(core, oauth).async_save(installed)
+    return await start_slack(core, oauth)
+
+
 async def run(args: argparse.Namespace, data_dir: Path) -> None:
     if not (data_dir / "paperpost.sqlite").exists():
         print(f"building a {args.papers:,}-paper store in {data_dir} …", flush=True)
@@ -275,6 +299,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         )
         runtime = await start_slack(core, config)
         bolt = runtime.bolt
+        oauth = await oauth_runtime(core, config, api) if args.oauth else None
         late = late_ack_app(core, api)
         http = aiohttp.ClientSession()
 
@@ -294,6 +319,10 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             "ack first (adapter), over HTTP": over_http,
             "baseline: answer before ack": dispatcher(late),
         }
+        if oauth is not None:
+            modes["ack first, OAuth install (the team's token from the store), in-process"] = (
+                dispatcher(oauth.bolt)
+            )
         # Warm-up: Bolt's authorize (auth.test) and SQLite's page cache.
         for m, send in enumerate(modes.values()):
             await fire_round(send, api, queries(), f"warm-{m}")
@@ -305,6 +334,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
                 results[name][1].extend(answers)
         await http.close()
         await runtime.stop()
+        if oauth is not None:
+            await oauth.stop()
 
     # The core's search alone, one query at a time (no concurrency, no Slack).
     alone = []
@@ -335,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20260821)
+    parser.add_argument(
+        "--oauth", action="store_true", help="also the OAuth mode (a workspace installed)"
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,

@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from paperpost.bot.app_reads import CoreReads
+from paperpost.bot.catalog.installations import InstallationRecords
 from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.grammar import Command, parse_command
@@ -25,6 +25,7 @@ from paperpost.bot.channels.post_reply import post_now
 from paperpost.bot.channels.registry import ChannelRegistry
 from paperpost.bot.channels.replies import Reply, apology, error
 from paperpost.bot.channels.settings import ChannelSettings
+from paperpost.bot.channels.workspaces import ChannelPauser
 from paperpost.bot.config import Config
 from paperpost.bot.delivery.claims import Claims
 from paperpost.bot.delivery.digest import Digest
@@ -82,14 +83,16 @@ class Paperpost(CoreReads):
         self.origin = PapersOrigin(store)
         # Keeps the store current while the service runs; None for an offline source.
         self.keeper = PaperKeeper.online(self.refresher, self.origin, store, backfill_days)
+        self.scheduler = DigestScheduler(self.run_due)
+        self.pauser = ChannelPauser(self.channels, self.claims, clock, self._unschedule)
+        self.installations = InstallationRecords(store)  # Slack workspaces (OAuth installs)
         self.outbox = Outbox(
             self.ledger,
             self.claims,
-            on_permanent=self._pause_after_error,
+            on_permanent=self.pauser.pause,
             clock=clock,
             sleep=outbox_sleep or asyncio.sleep,
         )
-        self.scheduler = DigestScheduler(self.run_due)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._due_now: set[ChannelKey] = set()
@@ -108,7 +111,7 @@ class Paperpost(CoreReads):
         self.weekly = WeeklyRoundups(
             db=store.db, library=library, channels=self.channels, ledger=self.ledger,
             claims=self.claims, feedback=self.feedback, outbox=self.outbox, clock=clock,
-            on_permanent=self._pause_after_error,
+            on_permanent=self.pauser.pause,
         )  # fmt: skip
         self.handlers = CommandHandlers(
             library=library,
@@ -202,14 +205,7 @@ class Paperpost(CoreReads):
             self._loop.call_soon_threadsafe(self.scheduler.set_channel, channel, settings)
             self._loop.call_soon_threadsafe(self.weekly.set_channel, channel, settings)
 
-    def _pause_after_error(self, channel: ChannelKey, reason: str) -> None:
-        settings = self.channels.get(channel)
-        paused = replace(
-            settings, paused=True, paused_reason=f"paused by Paperpost: {reason}; "
-            "fix it, then /papers resume",
-        )  # fmt: skip
-        self.channels.save(channel, paused)
-        self.claims.note_paused(channel, paused=True, latest_complete=digest_day_for(self.clock()))
+    def _unschedule(self, channel: ChannelKey) -> None:  # a channel paused by Paperpost
         self.scheduler.remove_channel(channel)
         self.weekly.remove_channel(channel)
 

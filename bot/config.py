@@ -39,6 +39,10 @@ class ConfigError(UserError):
     """An environment variable whose value does not parse; the text names it."""
 
 
+SLACK_OAUTH_VARIABLES = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET")
+DISCORD_SHARD_VARIABLES = ("DISCORD_SHARD_IDS", "DISCORD_SHARD_COUNT")
+
+
 def default_data_dir(env: Mapping[str, str]) -> Path:
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "paperpost"
@@ -124,6 +128,66 @@ def _slack_changers(text: str) -> SlackChangers:
     return SlackChangers(False, admins, frozenset(users), frozenset(groups))
 
 
+def _secret_key(text: str) -> str:
+    from paperpost.bot.catalog.sealed import Sealer  # cryptography only when it is used
+
+    Sealer(text)  # raises ValueError for a key Fernet cannot use
+    return text
+
+
+def _shard_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise ValueError
+    return int(text)
+
+
+def _shard_ids(text: str) -> tuple[int, ...]:
+    words = [w.strip() for w in text.split(",")]
+    if not words or not all(w.isdigit() for w in words) or len(set(words)) != len(words):
+        raise ValueError
+    return tuple(sorted(int(w) for w in words))
+
+
+def _all_or_none(env: Callable[[str], str | None], names: tuple[str, ...], why: str) -> bool:
+    """Whether every one of ``names`` is set; a partial set is a ``ConfigError``."""
+    missing = [name for name in names if env(name) is None]
+    if missing and len(missing) < len(names):
+        raise ConfigError(f"{why} needs {', '.join(names)} together: {', '.join(missing)} unset")
+    return not missing
+
+
+@dataclass(frozen=True, slots=True)
+class SlackOAuth:
+    """Many Slack workspaces: the OAuth v2 install flow's app credentials."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    state_secret: str = field(repr=False)
+    redirect_uri: str | None = None  # SLACK_REDIRECT_URI; else the app's only Redirect URL
+
+
+def _slack_oauth(get: Callable[[str], str | None]) -> tuple[SlackOAuth | None, str | None]:
+    """The OAuth settings and ``PAPERPOST_SECRET_KEY`` (both ``None`` without OAuth)."""
+    if not _all_or_none(get, SLACK_OAUTH_VARIABLES, "Slack OAuth (installs in many workspaces)"):
+        return None, get("PAPERPOST_SECRET_KEY")
+    key = get("PAPERPOST_SECRET_KEY")
+    if key is None:
+        raise ConfigError(
+            "Slack OAuth needs PAPERPOST_SECRET_KEY to encrypt the workspaces' tokens; make one "
+            "with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        )
+    if get("SLACK_BOT_TOKEN") is not None or get("SLACK_APP_TOKEN") is not None:
+        raise ConfigError(
+            "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET "
+            "and SLACK_STATE_SECRET (OAuth, many workspaces, HTTP mode), not both"
+        )
+    if get("SLACK_SIGNING_SECRET") is None:
+        raise ConfigError("Slack OAuth works in HTTP mode: set SLACK_SIGNING_SECRET too")
+    client_id, secret, state = (str(get(name)) for name in SLACK_OAUTH_VARIABLES)
+    return SlackOAuth(client_id, secret, state, get("SLACK_REDIRECT_URI")), key
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     data_dir: Path
@@ -142,6 +206,10 @@ class Config:
     discord_api_url: str = DISCORD_API_URL
     discord_gateway_url: str | None = None
     discord_guild_id: int | None = None
+    discord_shard_ids: tuple[int, ...] | None = None  # with the count: this replica's shards
+    discord_shard_count: int | None = None
+    slack_oauth: SlackOAuth | None = None
+    secret_key: str | None = field(default=None, repr=False)  # PAPERPOST_SECRET_KEY (Fernet)
     log_format: LogFormat = "text"
     backfill_days: int = BACKFILL_DAYS
     # None: the SQLite store in data_dir. Carries a password: never in repr or logs.
@@ -166,7 +234,29 @@ class Config:
             except ValueError:
                 raise ConfigError(f"{name}={text!r} is not valid: expected {expects}") from None
 
+        def key(text: str) -> str:
+            try:
+                return _secret_key(text)
+            except ValueError:
+                raise ConfigError(
+                    "PAPERPOST_SECRET_KEY is not valid: expected a Fernet key (32 url-safe "
+                    "base64-encoded bytes), or several separated by commas"
+                ) from None
+
+        oauth, secret_key = _slack_oauth(get)
+        shards = _all_or_none(get, DISCORD_SHARD_VARIABLES, "splitting Discord shards")
+        count = parsed("DISCORD_SHARD_COUNT", _shard_count, None, "a number of shards from 1")
+        ids = parsed("DISCORD_SHARD_IDS", _shard_ids, None, "shard ids such as 0,1")
+        if shards and ids and count and ids[-1] >= count:
+            raise ConfigError(
+                f"DISCORD_SHARD_IDS={get('DISCORD_SHARD_IDS')!r} is not valid: "
+                f"ids go from 0 to DISCORD_SHARD_COUNT-1 ({count - 1})"
+            )
         return cls(
+            discord_shard_ids=ids,
+            discord_shard_count=count,
+            slack_oauth=oauth,
+            secret_key=None if secret_key is None else key(secret_key),
             data_dir=Path(get("PAPERPOST_DATA_DIR") or default_data_dir(env)),
             hf_endpoint=(get("HF_ENDPOINT") or HF_ENDPOINT).rstrip("/"),
             hf_token=get("HF_TOKEN"),
@@ -218,7 +308,7 @@ class Config:
 
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.slack_oauth is not None
 
     @property
     def discord_enabled(self) -> bool:

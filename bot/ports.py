@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, runtime_checkable
 
+from paperpost.bot.catalog.installations import InstallationRecords
 from paperpost.bot.channels.grammar import Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
+from paperpost.bot.channels.workspaces import ChannelPauser
 from paperpost.bot.delivery.digest import Digest
 from paperpost.bot.delivery.weekly_roundup import Roundup
 from paperpost.bot.papers.model import Paper
@@ -77,7 +79,13 @@ class Core(Protocol):
     neither raises; ``name`` is the user's display name, kept with their votes), a
     place to register their delivery platform, the papers pasted links name
     (``papers_linked``, for link cards; never raises), and a channel the platform
-    deleted (``forget_channel``: its votes, saves, settings and saved searches go)."""
+    deleted (``forget_channel``: its votes, saves, settings and saved searches go).
+
+    ``installations`` keeps the workspaces installed through an install flow (Slack
+    OAuth), and ``pauser`` pauses a workspace's channels when it uninstalls."""
+
+    installations: InstallationRecords
+    pauser: ChannelPauser
 
     def register_platform(self, platform: Platform) -> None: ...
 

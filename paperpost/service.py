@@ -37,7 +37,7 @@ SCHEDULER_STOP_SECONDS = 1.0  # kept back from that for stopping the scheduler
 NO_PLATFORM = (
     "no platform token is set: set SLACK_BOT_TOKEN (with SLACK_APP_TOKEN or "
     "SLACK_SIGNING_SECRET) and/or DISCORD_BOT_TOKEN; 'paperpost console' serves stdin instead"
-)
+)  # (Slack OAuth installs, SLACK_CLIENT_ID…, also count as a platform: see the README)
 
 
 async def open_core(config: Config, *, offline: bool, fill_empty: bool | None = None) -> Paperpost:
@@ -223,13 +223,14 @@ def _termination_signal() -> asyncio.Event:
     return stop
 
 
-async def posting_platforms(config: Config) -> list[Platform]:
-    """Platforms that post without serving slash commands (cron mode)."""
+async def posting_platforms(config: Config, core: Paperpost | None = None) -> list[Platform]:
+    """Platforms that post without serving slash commands (cron mode). ``core``: whose
+    store holds the Slack workspaces installed through OAuth."""
     platforms: list[Platform] = [ConsolePlatform()]
     if config.slack_enabled:
         from paperpost.adapters.slack import slack_platform
 
-        platforms.append(slack_platform(config))
+        platforms.append(slack_platform(config, core=core))
     if config.discord_enabled:
         from paperpost.adapters.discord import open_discord_platform
 
@@ -252,7 +253,11 @@ async def post_digests_now(
     except UserError:
         core.close()
         raise
-    platforms = await posting_platforms(config)
+    try:
+        platforms = await posting_platforms(config, core)
+    except UserError:
+        core.close()
+        raise
     try:
         for platform in platforms:
             core.register_platform(platform)

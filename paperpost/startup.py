@@ -79,9 +79,19 @@ async def connect_slack(
 
     runtime = await with_backoff("slack", lambda: start_slack(core, config, late=late), readiness)
     mode = "Socket Mode" if runtime.mode == "socket" else "HTTP mode at /slack/events"
-    log.info(
-        "Slack ready: workspace %s, bot user @%s (%s)", runtime.workspace, runtime.bot_user, mode
-    )
+    if runtime.installs is not None:  # OAuth: many workspaces, each installed at /slack/install
+        log.info(
+            "Slack ready: OAuth installs at /slack/install, %d workspace(s) installed (%s)",
+            runtime.installs,
+            mode,
+        )
+    else:
+        log.info(
+            "Slack ready: workspace %s, bot user @%s (%s)",
+            runtime.workspace,
+            runtime.bot_user,
+            mode,
+        )
     readiness.ready("slack")
     return runtime
 

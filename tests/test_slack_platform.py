@@ -165,7 +165,10 @@ async def _post_parts(platform: SlackPlatform, d: Digest, count: int) -> None:
     """Post the first ``count`` parts as an interrupted delivery would have."""
     posted: dict[int, str] = {}
     parts = render_digest(d)
-    await platform._post_missing(d.channel.channel, d, parts[:count], posted)
+    assert platform.client is not None
+    await platform._post_missing(
+        platform.client, platform.pacer, d.channel.channel, d, parts[:count], posted
+    )
 
 
 async def test_resume_ignores_other_digests_and_other_messages(

@@ -85,6 +85,25 @@ class PaperpostClient(discord.Client):
                 await interaction.response.send_message(text, ephemeral=True)
 
 
+class ShardedPaperpostClient(PaperpostClient, discord.AutoShardedClient):
+    """The same client over several shards (``shard_ids`` of ``shard_count``), each
+    its own gateway connection; Discord routes a guild's events to shard
+    ``(guild_id >> 22) % shard_count``, so replicas split the servers between them."""
+
+
+def _client(core: Core, config: Config, options: dict[str, Any]) -> PaperpostClient:
+    """One plain gateway connection, unless DISCORD_SHARD_IDS/COUNT split the shards."""
+    if config.discord_shard_count is None:
+        return PaperpostClient(core, guild_id=config.discord_guild_id, **options)
+    return ShardedPaperpostClient(
+        core,
+        guild_id=config.discord_guild_id,
+        shard_ids=list(config.discord_shard_ids or range(config.discord_shard_count)),
+        shard_count=config.discord_shard_count,
+        **options,
+    )
+
+
 class DiscordRuntime:
     """The running Discord side: a connected client plus its platform."""
 
@@ -141,7 +160,7 @@ async def start_discord(core: Core, config: Config, **client_options: Any) -> Di
     if not config.discord_bot_token:
         raise ValueError("DISCORD_BOT_TOKEN is not set")
     point_at(config.discord_api_url, config.discord_gateway_url)
-    client = PaperpostClient(core, guild_id=config.discord_guild_id, **client_options)
+    client = _client(core, config, client_options)
     await _log_in(client, config.discord_bot_token)
     platform = DiscordPlatform(client)
     core.register_platform(platform)

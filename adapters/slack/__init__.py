@@ -8,6 +8,8 @@ pacer.py           chat.postMessage pacing per workspace and channel
 slash_commands.py  Bolt listeners: /papers and "Share in channel"
 link_cards.py      Bolt listener: pasted paper links → cards (link_shared → chat.unfurl)
 server.py          HTTP mode on aiohttp;  runtime.py  start_slack / slack_platform
+oauth.py           many workspaces: Bolt's OAuth install flow, each team's token, uninstalls
+installations.py   slack_sdk's installation and OAuth state stores, in Paperpost's store (sealed)
 """
 
 from paperpost.adapters.slack.client import build_client

@@ -45,8 +45,12 @@ class ChangerCheck:
         self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
         self._members: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
 
-    async def allows(self, team: str, user: str | None) -> bool:
+    async def allows(
+        self, team: str, user: str | None, client: AsyncWebClient | None = None
+    ) -> bool:
+        """``client``: the team's (OAuth installs); by default the one given at start."""
         policy = self.policy
+        client = client or self.client
         if policy.anyone:
             return True
         if not user:
@@ -54,11 +58,11 @@ class ChangerCheck:
         if user in policy.users:
             return True
         for group in sorted(policy.groups):
-            members = await self._group_members(team, group)
+            members = await self._group_members(client, team, group)
             if members is not None and user in members:
                 return True
         if policy.admins:
-            return await self._is_admin(team, user) is True
+            return await self._is_admin(client, team, user) is True
         return False
 
     def refusal(self) -> str:
@@ -76,12 +80,12 @@ class ChangerCheck:
     def _fresh(self, entry: tuple[float, Any] | None) -> bool:
         return entry is not None and self.clock() - entry[0] < self.ttl
 
-    async def _is_admin(self, team: str, user: str) -> bool | None:
+    async def _is_admin(self, client: AsyncWebClient, team: str, user: str) -> bool | None:
         cached = self._admins.get((team, user))
         if cached is not None and self._fresh(cached):
             return cached[1]
         try:
-            answer = await self.client.users_info(user=user)
+            answer = await client.users_info(user=user)
         except CALL_ERRORS as exc:
             log.warning("users.info %s failed, refusing the change: %r", user, exc)
             return None
@@ -90,12 +94,14 @@ class ChangerCheck:
         self._admins[(team, user)] = (self.clock(), admin)
         return admin
 
-    async def _group_members(self, team: str, group: str) -> frozenset[str] | None:
+    async def _group_members(
+        self, client: AsyncWebClient, team: str, group: str
+    ) -> frozenset[str] | None:
         cached = self._members.get((team, group))
         if cached is not None and self._fresh(cached):
             return cached[1]
         try:
-            answer = await self.client.usergroups_users_list(usergroup=group)
+            answer = await client.usergroups_users_list(usergroup=group)
         except CALL_ERRORS as exc:
             log.warning("usergroups.users.list %s failed: %r", group, exc)
             return None

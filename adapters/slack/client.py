@@ -15,8 +15,11 @@ by default):
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -166,14 +169,15 @@ def retry_handlers(
 
 
 def build_client(
-    token: str,
+    token: str | None,
     *,
     base_url: str = "https://slack.com/api/",
     sleep: Sleep = asyncio.sleep,
     max_wait: float = DEFAULT_MAX_WAIT,
     timeout: int = 30,
 ) -> AsyncWebClient:
-    """An ``AsyncWebClient`` for ``base_url`` (``SLACK_API_URL``) with our retries."""
+    """An ``AsyncWebClient`` for ``base_url`` (``SLACK_API_URL``) with our retries
+    (``token=None``: OAuth mode's app client; each team's token comes later)."""
     if not base_url.endswith("/"):
         base_url += "/"  # slack_sdk joins base_url and the method name as strings
     return AsyncWebClient(
@@ -211,3 +215,27 @@ def delivery_error(exc: BaseException, *, what: str) -> DeliveryError:
             f"Slack refused {what}: {code}{hint}", permanent=permanent, retry_after=retry_after
         )
     return DeliveryError(f"Slack unreachable for {what}: {exc!r}", permanent=False)
+
+
+# slack_sdk logs every response body at DEBUG, oauth.v2.access's tokens included (it
+# redacts only the Authorization header): tokens in Slack's records are redacted when
+# the record is made, so no handler (ours, a test's, an operator's) can see them.
+SLACK_TOKEN = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+")
+_SLACK_LOGGERS = ("slack_sdk", "slack_bolt", "paperpost.adapters.slack")
+
+
+def _redacting(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        if (record.name or "").startswith(_SLACK_LOGGERS):
+            text = record.getMessage()
+            if SLACK_TOKEN.search(text):
+                record.msg, record.args = SLACK_TOKEN.sub(r"\1-(redacted)", text), ()
+        return record
+
+    make_record.redacts_slack_tokens = True  # type: ignore[attr-defined]
+    return make_record
+
+
+if not getattr(logging.getLogRecordFactory(), "redacts_slack_tokens", False):
+    logging.setLogRecordFactory(_redacting(logging.getLogRecordFactory()))

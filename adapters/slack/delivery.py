@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -52,23 +53,40 @@ def _part_of(message: dict[str, Any], marker: str) -> int | None:
     return None
 
 
+TeamClient = Callable[[str], Awaitable[AsyncWebClient]]  # a team's client, or DeliveryError
+
+
 class SlackPlatform:
-    """Posts digests with one bot token (one workspace)."""
+    """Posts digests with one bot token (one workspace), or with each team's own
+    (``team_clients``: OAuth installs), paced per workspace."""
 
     name = "slack"
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        client: AsyncWebClient | None,
         *,
         sleep: Sleep = asyncio.sleep,
         pacer: PostPacer | None = None,
         max_wait: float = DEFAULT_MAX_WAIT,
+        team_clients: TeamClient | None = None,
     ) -> None:
         self.client = client
         self._sleep = sleep
         self.pacer = pacer or PostPacer(sleep=sleep)
         self._max_wait = max_wait
+        self._team_clients = team_clients
+        self._team_pacers: dict[str, PostPacer] = {}
+
+    async def _client_and_pacer(self, team: str) -> tuple[AsyncWebClient, PostPacer]:
+        if self._team_clients is None:
+            assert self.client is not None
+            return self.client, self.pacer
+        pacer = self._team_pacers.get(team)
+        if pacer is None:  # each workspace has its own allowance
+            rate = 1.0 / self.pacer.interval
+            pacer = self._team_pacers[team] = PostPacer(rate, sleep=self._sleep)
+        return await self._team_clients(team), pacer
 
     async def aclose(self) -> None:
         """Nothing to release: the Slack client opens a session per call."""
@@ -77,19 +95,21 @@ class SlackPlatform:
         self, roundup: Roundup, *, resume: bool, before_part: PartGuard = no_guard
     ) -> None:
         """The weekly roundup: one message (adapters/slack/roundup.py)."""
+        client, pacer = await self._client_and_pacer(roundup.channel.workspace)
         await before_part()
-        await self.pacer.wait(roundup.channel.channel)
-        await post_roundup(self.client, roundup, resume=resume)
+        await pacer.wait(roundup.channel.channel)
+        await post_roundup(client, roundup, resume=resume)
 
     async def post_digest(
         self, digest: Digest, *, resume: bool, before_part: PartGuard = no_guard
     ) -> None:
         parts = render_digest(digest)
         channel = digest.channel.channel
-        posted = await self._posted_parts(channel, digest, parts) if resume else {}
+        client, pacer = await self._client_and_pacer(digest.channel.workspace)
+        posted = await self._posted_parts(client, channel, digest, parts) if resume else {}
         for attempt in range(RECOVERIES + 1):
             try:
-                await self._post_missing(channel, digest, parts, posted, before_part)
+                await self._post_missing(client, pacer, channel, digest, parts, posted, before_part)
                 return
             except DeliveryError as exc:
                 ambiguous = not exc.permanent and exc.retry_after is None
@@ -97,10 +117,12 @@ class SlackPlatform:
                     raise
                 log.warning("%s; checking the channel before posting again", exc)
                 await self._sleep(RECOVERY_WAIT * (attempt + 1))
-                posted = await self._posted_parts(channel, digest, parts)
+                posted = await self._posted_parts(client, channel, digest, parts)
 
     async def _post_missing(
         self,
+        client: AsyncWebClient,
+        pacer: PostPacer,
         channel: str,
         digest: Digest,
         parts: list[SlackMessage],
@@ -116,9 +138,9 @@ class SlackPlatform:
                 thread_ts = posted[message.thread_parent]  # parents come first, so it is known
             what = f"part {i + 1}/{len(parts)} of {digest.marker}"
             for tries in range(1, RATE_LIMIT_TRIES + 1):
-                await self.pacer.wait(channel)
+                await pacer.wait(channel)
                 try:
-                    response = await self.client.chat_postMessage(
+                    response = await client.chat_postMessage(
                         channel=channel,
                         text=message.text,
                         blocks=list(message.blocks),
@@ -138,14 +160,14 @@ class SlackPlatform:
             posted[i] = response["ts"]
 
     async def _posted_parts(
-        self, channel: str, digest: Digest, parts: list[SlackMessage]
+        self, client: AsyncWebClient, channel: str, digest: Digest, parts: list[SlackMessage]
     ) -> dict[int, str]:
         """Part index → ts of this digest's messages already in the channel."""
         found: dict[int, str] = {}
         try:
             cursor = None
             for _ in range(HISTORY_PAGES):
-                page = await self.client.conversations_history(
+                page = await client.conversations_history(
                     channel=channel, limit=HISTORY_PAGE, include_all_metadata=True, cursor=cursor
                 )
                 for message in page.get("messages") or []:
@@ -157,13 +179,18 @@ class SlackPlatform:
                     i in found for i, m in enumerate(parts) if m.thread_parent is None
                 ):
                     break
-            await self._find_replies(channel, digest, parts, found)
+            await self._find_replies(client, channel, digest, parts, found)
         except CALL_ERRORS as exc:
             raise delivery_error(exc, what=f"reading the history of {channel}") from exc
         return found
 
     async def _find_replies(
-        self, channel: str, digest: Digest, parts: list[SlackMessage], found: dict[int, str]
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        digest: Digest,
+        parts: list[SlackMessage],
+        found: dict[int, str],
     ) -> None:
         parents = {
             m.thread_parent
@@ -173,7 +200,7 @@ class SlackPlatform:
         for parent in sorted(parents):
             cursor = None
             while True:
-                page = await self.client.conversations_replies(
+                page = await client.conversations_replies(
                     channel=channel,
                     ts=found[parent],
                     limit=HISTORY_PAGE,

@@ -70,13 +70,16 @@ class LinkCards:
     def register(self, app: AsyncApp) -> None:
         app.event(EVENT)(self.on_link_shared)
 
-    async def on_link_shared(self, event: dict[str, Any]) -> None:
+    async def on_link_shared(
+        self, event: dict[str, Any], client: AsyncWebClient | None = None
+    ) -> None:
+        """``client``: Bolt's, with the token of the event's team (OAuth installs)."""
         try:
-            await self._unfurl(event)
+            await self._unfurl(event, client or self.client)
         except Exception:  # a listener's failure must stay in the log
             log.exception("link card failed")
 
-    async def _unfurl(self, event: dict[str, Any]) -> None:
+    async def _unfurl(self, event: dict[str, Any], client: AsyncWebClient) -> None:
         target, urls = _target(event), _links(event)
         if target is None or not urls:
             log.debug("link_shared without links or a target ignored")
@@ -87,6 +90,6 @@ class LinkCards:
             return
         unfurls = {url: unfurl_for(paper) for url, paper in papers.items()}
         try:
-            await self.client.chat_unfurl(unfurls=unfurls, **target)
+            await client.chat_unfurl(unfurls=unfurls, **target)
         except CALL_ERRORS as exc:
             log.warning("chat.unfurl failed: %r", exc)

@@ -28,7 +28,9 @@ from paperpost.adapters.slack.changers import ChangerCheck
 from paperpost.adapters.slack.channel_events import ChannelEvents
 from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, slack_error_code
 from paperpost.adapters.slack.delivery import SlackPlatform
+from paperpost.adapters.slack.installations import StoreInstallations
 from paperpost.adapters.slack.link_cards import LinkCards
+from paperpost.adapters.slack.oauth import TeamClients, Uninstalls, oauth_app, store_installations
 from paperpost.adapters.slack.pacer import PostPacer
 from paperpost.adapters.slack.server import (
     EVENTS_PATH,
@@ -67,6 +69,7 @@ class SlackRuntime:
     workspace: str = ""  # auth.test's team name, for the "ready" log line
     bot_user: str = ""
     web_app: web.Application | None = None
+    installs: int | None = None  # OAuth mode: the workspaces installed so far
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _socket: AsyncSocketModeHandler | None = field(default=None, repr=False)
 
@@ -89,9 +92,22 @@ def _pacer(config: Config, sleep: Sleep) -> PostPacer:
     return PostPacer(config.slack_posts_per_second, sleep=sleep)
 
 
-def slack_platform(config: Config, *, sleep: Sleep = asyncio.sleep) -> SlackPlatform:
-    """Digest posting only, no slash commands: for ``paperpost digest``."""
+def slack_platform(
+    config: Config, *, sleep: Sleep = asyncio.sleep, core: Core | None = None
+) -> SlackPlatform:
+    """Digest posting only, no slash commands: for ``paperpost digest``. With OAuth
+    installs each team's token comes from ``core``'s store."""
+    if config.slack_oauth is not None and core is not None:
+        return _oauth_platform(core, config, sleep)
     return SlackPlatform(_client(config, sleep), sleep=sleep, pacer=_pacer(config, sleep))
+
+
+def _oauth_platform(
+    core: Core, config: Config, sleep: Sleep, installations: StoreInstallations | None = None
+) -> SlackPlatform:
+    installations = installations or store_installations(core, config)
+    clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
+    return SlackPlatform(None, sleep=sleep, pacer=_pacer(config, sleep), team_clients=clients)
 
 
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
@@ -142,6 +158,8 @@ async def start_slack(
     caller already serves ``/slack/events`` (``late``, from
     ``add_late_slack_routes``), the Bolt app is handed to it instead.
     """
+    if config.slack_oauth is not None:
+        return await _start_oauth(core, config, web_app=web_app, late=late, sleep=sleep)
     client = _client(config, sleep)
     if not config.slack_app_token and not config.slack_signing_secret:
         raise UserError(
@@ -154,6 +172,7 @@ async def start_slack(
     SlashCommands(core, client, changers=changers).register(bolt)
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
     ChannelEvents(core).register(bolt)  # a deleted channel's votes and settings go
+    Uninstalls(core, None).register(bolt)  # app_uninstalled: the team's channels paused
     platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
     core.register_platform(platform)
 
@@ -189,4 +208,41 @@ async def start_slack(
         _runner=runner,
         workspace=workspace,
         bot_user=bot_user,
+    )
+
+
+async def _start_oauth(
+    core: Core,
+    config: Config,
+    *,
+    web_app: web.Application | None,
+    late: LateBolt | None,
+    sleep: Sleep,
+) -> SlackRuntime:
+    """Many workspaces: no token to check at start; each team's comes from the store."""
+    if not config.slack_signing_secret:
+        raise UserError("Slack OAuth works in HTTP mode: set SLACK_SIGNING_SECRET")
+    client = build_client(None, base_url=config.slack_api_url, sleep=sleep)
+    installations = store_installations(core, config)
+    bolt = oauth_app(core, config, client, installations)
+    SlashCommands(core, client, changers=ChangerCheck(config.slack_changers, client)).register(bolt)
+    LinkCards(core, client).register(bolt)
+    ChannelEvents(core).register(bolt)
+    uninstalls = Uninstalls(core, installations)
+    uninstalls.register(bolt)
+    installations.on_saved = uninstalls.on_installed  # installed again: its channels resume
+    platform = _oauth_platform(core, config, sleep, installations)
+    core.register_platform(platform)
+    installs = len(installations.teams())
+    if late is not None:
+        late.bolt = bolt
+        return SlackRuntime("http", bolt, platform, installs=installs)
+    if web_app is None:  # (an aiohttp app with no state is falsy: no ``or`` here)
+        web_app = web.Application(client_max_size=MAX_BODY)
+    add_slack_routes(web_app, bolt)  # /slack/events, /slack/install, /slack/oauth_redirect
+    runner = await serve(web_app, host=config.host, port=config.port)
+    host, port = runner.addresses[0][:2]
+    url = f"http://{host}:{port}{EVENTS_PATH}"
+    return SlackRuntime(
+        "http", bolt, platform, url=url, web_app=web_app, _runner=runner, installs=installs
     )

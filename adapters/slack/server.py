@@ -7,11 +7,20 @@ bind address we choose (Bolt's own dev server binds every interface).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from paperpost.bot.errors import StoreError
+
+log = logging.getLogger(__name__)
+
 EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"  # OAuth installs: where a workspace admin starts
+REDIRECT_PATH = "/slack/oauth_redirect"  # ... and where Slack sends them back
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few kB; refuse anything absurd early
 
 
@@ -24,6 +33,29 @@ def add_slack_routes(web_app: web.Application, bolt: AsyncApp, *, path: str = EV
         return await to_aiohttp_response(bolt_response)
 
     web_app.router.add_post(path, events)
+    add_oauth_routes(web_app, lambda: bolt)
+
+
+def add_oauth_routes(web_app: web.Application, bolt: Callable[[], AsyncApp | None]) -> None:
+    """``GET /slack/install`` and ``/slack/oauth_redirect``: Bolt's OAuth flow, when
+    the app ``bolt()`` returns has one (else 404: single-token mode)."""
+
+    async def oauth(request: web.Request) -> web.Response:
+        app = bolt()
+        flow = app.oauth_flow if app is not None else None
+        if flow is None:
+            raise web.HTTPNotFound(text="Paperpost is not set up for Slack OAuth installs")
+        bolt_request = await to_bolt_request(request)
+        try:
+            if request.path == flow.install_path:
+                return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+            return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+        except StoreError as exc:  # a full or read-only disk: one line, no traceback
+            log.error("Slack OAuth: %s failed: %s", request.path, exc)
+            return web.Response(status=503, text="Paperpost cannot store the install now")
+
+    web_app.router.add_get(INSTALL_PATH, oauth)
+    web_app.router.add_get(REDIRECT_PATH, oauth)
 
 
 class LateBolt:
@@ -45,6 +77,7 @@ def add_late_slack_routes(web_app: web.Application, *, path: str = EVENTS_PATH) 
         return await to_aiohttp_response(bolt_response)
 
     web_app.router.add_post(path, events)
+    add_oauth_routes(web_app, lambda: late.bolt)
     return late
 
 

@@ -73,19 +73,26 @@ class SlashCommands:
         app.command(command)(self.on_command)
         app.action(SHARE_ACTION)(self.on_share)
 
-    async def on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+    async def on_command(
+        self,
+        ack: Any,
+        command: dict[str, Any],
+        respond: Any,
+        client: AsyncWebClient | None = None,
+    ) -> None:
+        """``client``: Bolt's, with the token of the command's team (OAuth installs)."""
         await ack()  # first, always: Slack shows an error after 3 s without it
         try:
-            await self._answer(command, respond)
+            await self._answer(command, respond, client or self.client)
         except Exception as exc:  # the user must hear back even when Slack calls fail
             sorry = apology(exc, platform="slack", channel=command.get("channel_id"))
             await _send(respond, render_reply(sorry), response_type="ephemeral")
 
-    async def _answer(self, command: dict[str, Any], respond: Any) -> None:
+    async def _answer(self, command: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         text = command.get("text") or ""
         channel_id, user = command["channel_id"], command.get("user_id")
         channel = ChannelKey("slack", command["team_id"], channel_id)
-        if not await self._may_run(text, command["team_id"], user):
+        if not await self._may_run(text, command["team_id"], user, client):
             refusal = self.changers.refusal()
             block = SectionBlock(text=MarkdownTextObject(text=":no_entry: " + refusal))
             await respond(text=refusal, blocks=[block.to_dict()], response_type="ephemeral")
@@ -95,29 +102,33 @@ class SlashCommands:
         reply = await self.core.handle(channel, text, user=user, name=name)
         hint = False
         if not reply.is_error and reply.command == "subscribe":
-            hint = await bot_is_member(self.client, channel_id) is False
+            hint = await bot_is_member(client, channel_id) is False
         if reply.announcement:
-            posted = await self._announce(channel_id, user, reply.announcement, respond)
+            posted = await self._announce(client, channel_id, user, reply.announcement, respond)
             hint = hint or not posted
         if hint:
             reply = _with_hint(reply)
         await _send(respond, render_reply(reply, share_value=text), response_type="ephemeral")
 
-    async def _may_run(self, text: str, team: str, user: str | None) -> bool:
+    async def _may_run(
+        self, text: str, team: str, user: str | None, client: AsyncWebClient
+    ) -> bool:
         """Decided before the command runs, so a refused change changes nothing. A line
         that does not parse runs (the core answers with the fix)."""
         try:
             command = parse_command(text)
         except CommandError:
             return True
-        return not command.changes_channel or await self.changers.allows(team, user)
+        return not command.changes_channel or await self.changers.allows(team, user, client)
 
-    async def _announce(self, channel_id: str, user: str | None, text: str, respond: Any) -> bool:
+    async def _announce(
+        self, client: AsyncWebClient, channel_id: str, user: str | None, text: str, respond: Any
+    ) -> bool:
         """Post the announcement; ``False`` when the bot is not in the channel,
         in which case the command's own response_url says it publicly instead."""
         message = render_announcement(user, text)
         try:
-            await self.client.chat_postMessage(
+            await client.chat_postMessage(
                 channel=channel_id, text=message.text, blocks=list(message.blocks)
             )
             return True

@@ -26,7 +26,10 @@ from paperpost.bot.errors import StoreClosedError, StoreError
 
 STORE_FILENAME = "paperpost.sqlite"
 INDEX_FILENAME = "search-index"  # a tantivy index directory
-TABLES = ("papers", "days", "channels", "ledger", "open_deliveries", "posted", "meta", "feedback")
+TABLES = (
+    *("papers", "days", "channels", "ledger", "open_deliveries", "posted", "meta", "feedback"),
+    *("installations", "oauth_states"),  # Slack workspaces installed through OAuth
+)
 
 
 class Tables(Protocol):

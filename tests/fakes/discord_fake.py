@@ -6,7 +6,9 @@ Point discord.py at it with ``discord.http.Route.BASE = fake.api_url`` and
 
 Gateway (``/gateway``, JSON text frames)
     HELLO on connect; IDENTIFY → READY (the guilds as unavailable) then one
-    GUILD_CREATE per guild; HEARTBEAT → HEARTBEAT_ACK; RESUME → RESUMED.
+    GUILD_CREATE per guild (with a ``shard`` array in IDENTIFY, only the guild
+    that shard serves: ``(guild_id >> 22) % count``; READY echoes the array);
+    HEARTBEAT → HEARTBEAT_ACK; RESUME → RESUMED.
     ``await fake.dispatch(event, data)`` sends any event; ``await
     fake.invoke("papers", "search", {"query": "x"})`` sends an INTERACTION_CREATE
     for a slash (sub)command and returns its interaction id; ``await
@@ -318,8 +320,12 @@ class FakeDiscord:
             elif op == 2:
                 self.identifies.append(payload["d"])
                 self.events.append("IDENTIFY")
-                await self._send(ws, "READY", self._ready_payload())
-                await self._send(ws, "GUILD_CREATE", self._guild_payload())
+                shard = payload["d"].get("shard") or [0, 1]
+                # A guild lives on shard (guild_id >> 22) % shard_count, as on Discord.
+                mine = (self.guild_id >> 22) % shard[1] == shard[0]
+                await self._send(ws, "READY", self._ready_payload(shard, mine))
+                if mine:
+                    await self._send(ws, "GUILD_CREATE", self._guild_payload())
                 self.ready.set()
             elif op == 6:
                 await self._send(ws, "RESUMED", {})
@@ -338,11 +344,11 @@ class FakeDiscord:
         return {"id": str(BOT_ID), "username": "paperpost", "discriminator": "0",
                 "global_name": "Paperpost", "avatar": None, "bot": True, "flags": 0}  # fmt: skip
 
-    def _ready_payload(self) -> dict[str, Any]:
+    def _ready_payload(self, shard: list[int], mine: bool = True) -> dict[str, Any]:
         return {
             "v": 10, "user": self._bot_user(), "session_id": "fake-session",
-            "resume_gateway_url": self.gateway_url, "shard": [0, 1],
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "resume_gateway_url": self.gateway_url, "shard": shard,
+            "guilds": [{"id": str(self.guild_id), "unavailable": True}] if mine else [],
             "application": {"id": str(APP_ID), "flags": 0},
         }  # fmt: skip
 

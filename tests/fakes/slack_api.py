@@ -54,6 +54,17 @@ What it records
     call: method, params, content type), ``api.responses`` (response_url
     posts: JSON bodies), ``api.messages(channel)`` (the channel's history).
 
+Many workspaces (OAuth v2)
+    ``code = api.grant("T2", name="Beta")`` scripts an install: ``oauth.v2.access``
+    (HTTP Basic ``client_id``/``client_secret`` = ``api.client_id``/``api.client_secret``)
+    trades ``code`` once for a new bot token of that team (``invalid_code`` else,
+    ``invalid_client_id``/``bad_client_secret`` for wrong credentials). Every token
+    is answered as its own team: ``auth.test`` returns that team's identity, posts
+    record the token that made them (``Posted.token``, ``Call.token``), and
+    ``api.token_of("T2")`` is its current token. ``api.uninstall("T2")`` revokes the
+    team's tokens (``invalid_auth`` from then on). The default ``bot_token`` is
+    ``team_id``'s.
+
 Requests from Slack, as Slack shapes and signs them (``slash_command``,
 ``share_click``, ``sign``, ``form_body``, ``action_body``): payloads come from
 ``tests/data/slack/*.json``; signatures are ``v0=`` + hex HMAC-SHA256 of
@@ -63,6 +74,7 @@ Requests from Slack, as Slack shapes and signs them (``slash_command``,
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -125,6 +137,7 @@ class Call:
     method: str
     params: dict[str, Any]
     content_type: str
+    token: str = ""  # the bearer token the call came with
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,7 @@ class Posted:
     thread_ts: str | None
     metadata: dict[str, Any] | None
     body: dict[str, Any]
+    token: str = ""  # the bot token that posted it
 
 
 @dataclass
@@ -167,6 +181,11 @@ class FakeSlackAPI:
     rate_limited: int = 0
     unanswered: int = 0  # posts recorded whose answer is still in its post_latency
     port: int = 0  # 0: any free port; a fixed one lets a test bring Slack up "late"
+    client_id: str = "1111.2222"
+    client_secret: str = "fake-client-secret"
+    teams: dict[str, str] = field(default_factory=dict)  # OAuth installs: bot token → team id
+    team_names: dict[str, str] = field(default_factory=dict)
+    _codes: dict[str, str] = field(default_factory=dict)  # unused OAuth codes → team id
 
     # -- life cycle --------------------------------------------------------------
     async def start(self) -> FakeSlackAPI:
@@ -215,6 +234,29 @@ class FakeSlackAPI:
     def revoke(self, *scopes: str) -> None:
         self.scopes.difference_update(scopes)
 
+    def grant(self, team: str, *, name: str | None = None) -> str:
+        """A one-time OAuth code that ``oauth.v2.access`` trades for ``team``'s token."""
+        code = f"code-{team}-{next(self._clock)}"
+        self._codes[code] = team
+        self.team_names[team] = name or team
+        return code
+
+    def token_of(self, team: str) -> str | None:
+        if team == self.team_id and self.bot_token:
+            return self.bot_token
+        return next((t for t, owner in self.teams.items() if owner == team), None)
+
+    def uninstall(self, team: str) -> None:
+        """The team's tokens are revoked: every call with them is ``invalid_auth``."""
+        self.teams = {t: owner for t, owner in self.teams.items() if owner != team}
+        if team == self.team_id:
+            self.bot_token = ""
+
+    def _team_of(self, token: str) -> str | None:
+        if token and token == self.bot_token:
+            return self.team_id
+        return self.teams.get(token)
+
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Every message in the channel, replies included, oldest first."""
         return list(self._history[channel])
@@ -251,16 +293,45 @@ class FakeSlackAPI:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        self.calls.append(Call(method, params, request.content_type))
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() or params.get("token", "")
+        self.calls.append(Call(method, params, request.content_type, token))
         try:
-            return await self._answer(method, params, request.headers.get("Authorization", ""))
+            if method == "oauth.v2.access":
+                return web.json_response(self._oauth_v2_access(params, auth))
+            return await self._answer(method, params, token)
         finally:
             self._changed.set()
 
-    async def _answer(self, method: str, params: dict[str, Any], auth: str) -> web.Response:
-        token = auth.removeprefix("Bearer ").strip() or params.get("token", "")
-        wanted = self.app_token if method == "apps.connections.open" else self.bot_token
-        if token != wanted:
+    def _oauth_v2_access(self, params: dict[str, Any], auth: str) -> dict[str, Any]:
+        """The OAuth v2 code exchange (client credentials as HTTP Basic auth)."""
+        try:
+            decoded = base64.b64decode(auth.removeprefix("Basic ").strip()).decode()
+        except ValueError:
+            decoded = ""
+        client_id, _, secret = decoded.partition(":")
+        if client_id != self.client_id:
+            return {"ok": False, "error": "invalid_client_id"}
+        if secret != self.client_secret:
+            return {"ok": False, "error": "bad_client_secret"}
+        team = self._codes.pop(str(params.get("code", "")), None)
+        if team is None:
+            return {"ok": False, "error": "invalid_code"}
+        token = f"xoxb-{team}-{next(self._clock)}-secretpart"
+        self.teams[token] = team
+        return {
+            "ok": True, "access_token": token, "token_type": "bot",
+            "scope": ",".join(sorted(self.scopes)), "bot_user_id": f"UBOT{team}",
+            "app_id": "A0PAPERPOST", "team": {"id": team, "name": self.team_names[team]},
+            "enterprise": None, "is_enterprise_install": False,
+            "authed_user": {"id": f"UADMIN{team}"},
+        }  # fmt: skip
+
+    async def _answer(self, method: str, params: dict[str, Any], token: str) -> web.Response:
+        if method == "apps.connections.open":
+            if token != self.app_token:
+                return _error("invalid_auth")
+        elif self._team_of(token) is None:
             return _error("invalid_auth")
         if self.limiter is not None and (wait := self.limiter(method, params)) is not None:
             self.rate_limited += 1
@@ -272,7 +343,7 @@ class FakeSlackAPI:
         fault = self._faults[method].popleft() if self._faults[method] else None
         if fault is not None:
             if fault.posted and method == "chat.postMessage":
-                self._post(params)
+                self._post({**params, "_token": token})
             headers = {}
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
@@ -287,7 +358,7 @@ class FakeSlackAPI:
             return web.json_response(
                 {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
             )
-        answer = handler(params)
+        answer = handler({**params, "_token": token}) if method in PER_TOKEN else handler(params)
         if method == "chat.postMessage" and self.post_latency and answer.get("ok"):
             self.unanswered += 1  # posted, not yet answered
             try:
@@ -326,7 +397,8 @@ class FakeSlackAPI:
             blocks=blocks,
             thread_ts=params.get("thread_ts"),
             metadata=metadata,
-            body=params,
+            body={k: v for k, v in params.items() if k != "_token"},
+            token=params.get("_token", ""),
         )
         self.posts.append(posted)
         message = {"type": "message", "ts": posted.ts, "text": posted.text, "blocks": blocks}
@@ -342,6 +414,13 @@ class FakeSlackAPI:
 
     # -- methods -------------------------------------------------------------------
     def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        team = self._team_of(params.get("_token", "")) or self.team_id
+        if team != self.team_id:  # a workspace installed through OAuth
+            return {
+                "ok": True, "url": f"https://{team.lower()}.slack.com/",
+                "team": self.team_names.get(team, team), "user": "paperpost", "team_id": team,
+                "user_id": f"UBOT{team}", "bot_id": f"B{team}", "is_enterprise_install": False,
+            }  # fmt: skip
         return {
             "ok": True, "url": "https://paperpost-test.slack.com/", "team": "Test",
             "user": "paperpost", "team_id": self.team_id, "user_id": self.bot_user_id,
@@ -448,6 +527,9 @@ class FakeSlackAPI:
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
         return self._page(thread, params)
+
+
+PER_TOKEN = ("auth.test", "chat.postMessage")  # answered as the token's own team
 
 
 def _valid_metadata(metadata: Any) -> bool:
