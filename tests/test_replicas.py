@@ -30,7 +30,8 @@ def test_three_replicas_post_each_workspaces_digests_once_through_a_kill(
     # Defects caught: replicas without claims in the database (each posts every digest:
     # duplicates), a dead replica's claim never taken over (misses), a digest posted
     # with the token of the wrong workspace, a replica not started from the commands.
-    cluster = Cluster.up(tmp_path, pg_url, post_latency=0.05)
+    # Slack answers each post after 0.3 s: a kill leaves posts made but unanswered.
+    cluster = Cluster.up(tmp_path, pg_url, post_latency=0.3)
     try:
         cluster.fill()
         cluster.start("r1")
@@ -43,8 +44,11 @@ def test_three_replicas_post_each_workspaces_digests_once_through_a_kill(
         for name in ("r1", "r2", "r3"):
             cluster.start(name, wait=False)
         wait_until(cluster, channels, len(channels) // 3, within=90)
-        cluster.kill("r2")  # mid-fan-out, no goodbye
-        cluster.start("r2", wait=False)
+        unanswered = cluster.api.unanswered
+        for name in ("r1", "r2", "r3"):  # mid-fan-out, no goodbye: whoever was posting
+            cluster.kill(name)
+        for name in ("r1", "r2", "r3"):
+            cluster.start(name, wait=False)
         wait_until(cluster, channels, len(channels), within=90)
         time.sleep(1.0)  # anything posted twice would show now
         result = tally(cluster.api, channels)
@@ -53,6 +57,7 @@ def test_three_replicas_post_each_workspaces_digests_once_through_a_kill(
             cluster.stop(name)
     finally:
         cluster.close()
+    assert unanswered > 0  # the kill came while posts were in flight
     assert result.missing == []
     assert result.duplicates == 0
     assert result.wrong_token == 0
