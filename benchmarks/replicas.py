@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from tests.postgres import throwaway_server  # noqa: E402
 from tests.replicas import Cluster, Tally, tally  # noqa: E402
 
+COUNTED = ("paperpost_delivery_claims_total", "paperpost_lease_takeovers_total")
 TEAMS = {"T0ALPHA": "Alpha", "T0BETA": "Beta", "T0GAMMA": "Gamma"}
 
 
@@ -86,7 +87,7 @@ def fan_out(
     for name in names:
         cluster.wait_healthy(cluster.replicas[name])
         for key, value in cluster.metrics(name).items():
-            if key.startswith(("paperpost_delivery_claims_total", "paperpost_lease_takeovers_total")):
+            if key.startswith(COUNTED):
                 totals[key] = totals.get(key, 0.0) + value
     for name in names:
         cluster.stop(name)
