@@ -18,6 +18,7 @@ from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.channels.workspaces import ChannelPauser
 from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.delivery.shared_rate import SharedRate
 from paperpost.bot.delivery.weekly_roundup import Roundup
 from paperpost.bot.papers.model import Paper
 
@@ -86,6 +87,7 @@ class Core(Protocol):
 
     installations: InstallationRecords
     pauser: ChannelPauser
+    allowances: SharedRate  # posting allowances shared by every process on the store
 
     def register_platform(self, platform: Platform) -> None: ...
 

@@ -59,3 +59,35 @@ def test_a_burst_goes_at_once_then_the_rate_holds(tmp_path: Path, database_url: 
         assert waits == [0.0, 0.0, 0.0, 0.5, 1.0]
         clock[0] += 60  # a quiet minute: the burst is back
         assert rate.book("slack:T2", interval=0.5, burst=3) == 0.0
+
+
+async def test_two_processes_posting_to_one_workspace_draw_on_one_allowance(tmp_path: Path):
+    # Defect caught: the Slack pacer booking the workspace's slots in memory (each
+    # process takes the whole SLACK_POSTS_PER_SECOND: two processes post twice as fast).
+    from types import SimpleNamespace
+
+    from paperpost.adapters.slack.pacer import PostPacer
+    from paperpost.adapters.slack.runtime import shared_allowance
+
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    frozen = 2_000.0  # neither the booking clock nor the pacer's moves: only slots count
+    stores = [Store(tmp_path / "data") for _ in range(2)]
+    try:
+        pacers = [
+            PostPacer(10.0, burst=1, sleep=record, clock=lambda: frozen,
+                      shared=shared_allowance(SimpleNamespace(  # type: ignore[arg-type]
+                          allowances=SharedRate(store.db, wall=lambda: frozen)), "T1"))
+            for store in stores
+        ]  # fmt: skip
+        for n in range(10):
+            for i, pacer in enumerate(pacers):
+                await pacer.wait(f"C{i}{n}")
+    finally:
+        for store in stores:
+            store.close()
+    # 20 posts at 10 per second between them: the last waits 1.9 s, not 0.9 s.
+    assert max(waits) == pytest.approx(1.9)

@@ -31,7 +31,7 @@ from paperpost.adapters.slack.delivery import SlackPlatform
 from paperpost.adapters.slack.installations import StoreInstallations
 from paperpost.adapters.slack.link_cards import LinkCards
 from paperpost.adapters.slack.oauth import TeamClients, Uninstalls, oauth_app, store_installations
-from paperpost.adapters.slack.pacer import PostPacer
+from paperpost.adapters.slack.pacer import PostPacer, SharedSlot
 from paperpost.adapters.slack.server import (
     EVENTS_PATH,
     MAX_BODY,
@@ -88,8 +88,21 @@ def _client(config: Config, sleep: Sleep) -> AsyncWebClient:
     return build_client(config.slack_bot_token, base_url=config.slack_api_url, sleep=sleep)
 
 
-def _pacer(config: Config, sleep: Sleep) -> PostPacer:
-    return PostPacer(config.slack_posts_per_second, sleep=sleep)
+def _pacer(config: Config, sleep: Sleep, core: Core | None = None) -> PostPacer:
+    shared = shared_allowance(core, "workspace") if core is not None else None
+    return PostPacer(config.slack_posts_per_second, sleep=sleep, shared=shared)
+
+
+def shared_allowance(core: Core, team: str) -> SharedSlot:
+    """The workspace's posting slots, booked in the store: every process posting to
+    it (replicas, a cron ``digest``) shares SLACK_POSTS_PER_SECOND instead of each
+    taking all of it. Off the event loop: the booking is a database transaction."""
+
+    async def book(interval: float, burst: float) -> float:
+        name = f"slack:{team}"
+        return await asyncio.to_thread(core.allowances.book, name, interval=interval, burst=burst)
+
+    return book
 
 
 def slack_platform(
@@ -99,7 +112,8 @@ def slack_platform(
     installs each team's token comes from ``core``'s store."""
     if config.slack_oauth is not None and core is not None:
         return _oauth_platform(core, config, sleep)
-    return SlackPlatform(_client(config, sleep), sleep=sleep, pacer=_pacer(config, sleep))
+    pacer = _pacer(config, sleep, core)
+    return SlackPlatform(_client(config, sleep), sleep=sleep, pacer=pacer)
 
 
 def _oauth_platform(
@@ -107,7 +121,10 @@ def _oauth_platform(
 ) -> SlackPlatform:
     installations = installations or store_installations(core, config)
     clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
-    return SlackPlatform(None, sleep=sleep, pacer=_pacer(config, sleep), team_clients=clients)
+    return SlackPlatform(
+        None, sleep=sleep, pacer=_pacer(config, sleep), team_clients=clients,
+        shared_for=lambda team: shared_allowance(core, team),
+    )  # fmt: skip
 
 
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
@@ -173,7 +190,7 @@ async def start_slack(
     LinkCards(core, client).register(bolt)  # arxiv.org / huggingface.co links → cards
     ChannelEvents(core).register(bolt)  # a deleted channel's votes and settings go
     Uninstalls(core, None).register(bolt)  # app_uninstalled: the team's channels paused
-    platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep))
+    platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep, core))
     core.register_platform(platform)
 
     if config.slack_app_token:
