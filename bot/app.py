@@ -34,6 +34,7 @@ from paperpost.bot.delivery.ledger import Ledger
 from paperpost.bot.delivery.outbox import Delivery, Outbox
 from paperpost.bot.delivery.planner import DeliveryPlanner
 from paperpost.bot.delivery.schedule import DigestScheduler, next_fire_time
+from paperpost.bot.delivery.shared_rate import SharedRate
 from paperpost.bot.delivery.weekly import WeeklyRoundups
 from paperpost.bot.errors import UserError
 from paperpost.bot.feedback.commands import FeedbackCommands
@@ -85,6 +86,7 @@ class Paperpost(CoreReads):
         self.scheduler = DigestScheduler(self.run_due)
         self.pauser = ChannelPauser(self.channels, self.claims, clock, self._unschedule)
         self.installations = InstallationRecords(store)  # Slack workspaces (OAuth installs)
+        self.allowances = SharedRate(store.db)  # posting rates shared across processes
         self.outbox = Outbox(
             self.ledger,
             self.claims,

@@ -18,6 +18,7 @@ from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.replies import Reply
 from paperpost.bot.channels.workspaces import ChannelPauser
 from paperpost.bot.delivery.digest import Digest
+from paperpost.bot.delivery.shared_rate import SharedRate
 from paperpost.bot.delivery.weekly_roundup import Roundup
 from paperpost.bot.feedback.presses import Presses
 from paperpost.bot.papers.model import Paper
@@ -89,6 +90,7 @@ class Core(Protocol):
     presses: Presses
     installations: InstallationRecords
     pauser: ChannelPauser
+    allowances: SharedRate  # posting allowances shared by every process on the store
 
     def register_platform(self, platform: Platform) -> None: ...
 

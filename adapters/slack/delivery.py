@@ -19,7 +19,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from paperpost.adapters.slack.client import CALL_ERRORS, DEFAULT_MAX_WAIT, Sleep, delivery_error
-from paperpost.adapters.slack.pacer import PostPacer
+from paperpost.adapters.slack.pacer import PostPacer, SharedSlot
 from paperpost.adapters.slack.render import SlackMessage, render_digest
 from paperpost.adapters.slack.roundup import post_roundup
 from paperpost.bot.delivery.digest import Digest
@@ -72,6 +72,7 @@ class SlackPlatform:
         max_wait: float = DEFAULT_MAX_WAIT,
         presses: Presses | None = None,
         team_clients: TeamClient | None = None,
+        shared_for: Callable[[str], SharedSlot] | None = None,
     ) -> None:
         self.client = client
         self.presses = presses  # where parts with 👍/🔖 buttons are recorded (reactions, edits)
@@ -80,6 +81,7 @@ class SlackPlatform:
         self._max_wait = max_wait
         self._team_clients = team_clients
         self._team_pacers: dict[str, PostPacer] = {}
+        self._shared_for = shared_for  # a workspace's allowance shared by every process
 
     async def _client_and_pacer(self, team: str) -> tuple[AsyncWebClient, PostPacer]:
         if self._team_clients is None:
@@ -88,7 +90,8 @@ class SlackPlatform:
         pacer = self._team_pacers.get(team)
         if pacer is None:  # each workspace has its own allowance
             rate = 1.0 / self.pacer.interval
-            pacer = self._team_pacers[team] = PostPacer(rate, sleep=self._sleep)
+            shared = self._shared_for(team) if self._shared_for else None
+            pacer = self._team_pacers[team] = PostPacer(rate, sleep=self._sleep, shared=shared)
         return await self._team_clients(team), pacer
 
     async def aclose(self) -> None:

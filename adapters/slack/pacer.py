@@ -41,7 +41,13 @@ class _Schedule:
         return slot
 
 
+SharedSlot = Callable[[float, float], Awaitable[float]]  # (interval, burst) -> seconds to wait
+
+
 class PostPacer:
+    """``shared``: book the workspace's slots in the store instead of in memory, so every
+    process posting to the workspace draws on one allowance (bot/delivery/shared_rate.py)."""
+
     def __init__(
         self,
         rate: float = DEFAULT_RATE,
@@ -49,6 +55,7 @@ class PostPacer:
         burst: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedSlot | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("the posting rate must be positive")
@@ -58,6 +65,7 @@ class PostPacer:
         self._clock = clock
         self._workspace = _Schedule(self.interval, burst)
         self._channels: dict[str, _Schedule] = {}
+        self.shared = shared
 
     async def wait(self, channel: str) -> None:
         """Sleep until ``channel`` may be posted to, and book that slot."""
@@ -70,7 +78,10 @@ class PostPacer:
         if ready > now:
             await self._sleep(ready - now)
         now = max(self._clock(), ready)  # ``ready`` when the sleep was not a real one
-        slot = self._workspace.book(now)
+        if self.shared is not None:
+            slot = now + await self.shared(self.interval, self.burst)
+        else:
+            slot = self._workspace.book(now)
         if slot > now:
             await self._sleep(slot - now)
         # The channel's post goes at ``slot``, maybe after ``ready``: count it from then.

@@ -31,7 +31,7 @@ from paperpost.adapters.slack.client import CALL_ERRORS, Sleep, build_client, sl
 from paperpost.adapters.slack.delivery import SlackPlatform
 from paperpost.adapters.slack.link_cards import LinkCards
 from paperpost.adapters.slack.oauth import TeamClients, Uninstalls, oauth_app, store_installations
-from paperpost.adapters.slack.pacer import PostPacer
+from paperpost.adapters.slack.pacer import PostPacer, SharedSlot
 from paperpost.adapters.slack.server import (
     EVENTS_PATH,
     MAX_BODY,
@@ -95,8 +95,21 @@ def _client(config: Config, sleep: Sleep) -> AsyncWebClient:
     return build_client(config.slack_bot_token, base_url=config.slack_api_url, sleep=sleep)
 
 
-def _pacer(config: Config, sleep: Sleep) -> PostPacer:
-    return PostPacer(config.slack_posts_per_second, sleep=sleep)
+def _pacer(config: Config, sleep: Sleep, core: Core | None = None) -> PostPacer:
+    shared = shared_allowance(core, "workspace") if core is not None else None
+    return PostPacer(config.slack_posts_per_second, sleep=sleep, shared=shared)
+
+
+def shared_allowance(core: Core, team: str) -> SharedSlot:
+    """The workspace's posting slots, booked in the store: every process posting to
+    it (replicas, a cron ``digest``) shares SLACK_POSTS_PER_SECOND instead of each
+    taking all of it. Off the event loop: the booking is a database transaction."""
+
+    async def book(interval: float, burst: float) -> float:
+        name = f"slack:{team}"
+        return await asyncio.to_thread(core.allowances.book, name, interval=interval, burst=burst)
+
+    return book
 
 
 def slack_platform(
@@ -111,16 +124,17 @@ def slack_platform(
     With OAuth installs each team's token comes from ``core``'s store."""
     if config.slack_oauth is not None and core is not None:
         return _oauth_platform(core, config, sleep)
-    client = _client(config, sleep)
-    return SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep), presses=presses)
+    client, pacer = _client(config, sleep), _pacer(config, sleep, core)
+    return SlackPlatform(client, sleep=sleep, pacer=pacer, presses=presses)
 
 
 def _oauth_platform(core: Core, config: Config, sleep: Sleep) -> SlackPlatform:
     installations = store_installations(core, config)
     clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
     return SlackPlatform(
-        None, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses, team_clients=clients
-    )
+        None, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses,
+        team_clients=clients, shared_for=lambda team: shared_allowance(core, team),
+    )  # fmt: skip
 
 
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
@@ -189,7 +203,8 @@ async def start_slack(
     buttons = SlackButtons(core.presses, client)  # 👍/🔖 presses and reactions
     buttons.register(bolt)
     Uninstalls(core, None).register(bolt)  # app_uninstalled: the team's channels paused
-    platform = SlackPlatform(client, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses)
+    pacer = _pacer(config, sleep, core)
+    platform = SlackPlatform(client, sleep=sleep, pacer=pacer, presses=core.presses)
     core.register_platform(platform)
 
     if config.slack_app_token:
