@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from paperpost.bot.catalog import db_copy
-from paperpost.bot.catalog.pg_database import masked
 from paperpost.bot.config import Config
+
+# db_copy and pg_database import psycopg (about 0.2 s): only `paperpost db` pays for it.
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -30,6 +30,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_db(args: argparse.Namespace, config: Config) -> int:
+    from paperpost.bot.catalog import db_copy
+
     if args.db_command == "upgrade":
         here = db_copy.Location(
             None if config.database_url else config.data_dir, config.database_url
@@ -47,4 +49,6 @@ def cmd_db(args: argparse.Namespace, config: Config) -> int:
 
 
 def _shown(text: str) -> str:
+    from paperpost.bot.catalog.pg_database import masked
+
     return text if text.startswith("sqlite:") else masked(text)

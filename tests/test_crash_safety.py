@@ -39,7 +39,8 @@ def test_killed_digest_runs_post_every_part_exactly_once():
     kills = int(os.environ.get("PAPERPOST_CRASH_KILLS", rounds(small=2, full=20)))
     seed = int(os.environ.get("PAPERPOST_CRASH_SEED", "7"))
     lines: list[str] = []
-    report = crash_kill.run_crash_kill(channels=40, kills=kills, seed=seed, say=lines.append)
+    # 24 channels: one wave of the 32 deliveries in flight (40 took two, twice the time)
+    report = crash_kill.run_crash_kill(channels=24, kills=kills, seed=seed, say=lines.append)
     summary = "\n".join(lines + report.lines())
     assert report.kills >= kills, summary
     assert report.duplicates == [], summary
@@ -47,7 +48,7 @@ def test_killed_digest_runs_post_every_part_exactly_once():
     assert report.misses == [], summary
     assert report.misthreaded == [], summary
     assert [r.final_exit for r in report.rounds] == [0] * len(report.rounds), summary
-    assert dict(report.ledger) == {"sent": 40 * len(report.rounds)}, summary
+    assert dict(report.ledger) == {"sent": 24 * len(report.rounds)}, summary
     assert report.ok, summary
 
 
