@@ -11,6 +11,7 @@ another process moved it meanwhile, the channel is planned again.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -217,9 +218,14 @@ class DeliveryPlanner:
         built = await asyncio.to_thread(self.build, [(p, days) for _, p, days in to_build])
         for (i, _, _), digest in zip(to_build, built, strict=True):
             results[i] = digest
-        return await asyncio.gather(
-            *(self._send(r, p, dry_run) for r, p in zip(results, plans, strict=True))
-        )
+        # Started in an order of this process's own, so replicas fanning out the same
+        # channels meet each other's claims rarely instead of racing for each in turn.
+        order = sorted(range(len(plans)), key=lambda i: self._spread(plans[i].channel))
+        sends = {i: asyncio.ensure_future(self._send(results[i], plans[i], dry_run)) for i in order}
+        return list(await asyncio.gather(*(sends[i] for i in range(len(plans)))))
+
+    def _spread(self, channel: ChannelKey) -> bytes:
+        return hashlib.blake2b(f"{self.claims.holder}|{channel}".encode(), digest_size=8).digest()
 
     async def _send(self, item: Delivery | Digest, plan: Plan, dry_run: bool) -> Delivery:
         if isinstance(item, Delivery):
