@@ -154,3 +154,25 @@ async def test_the_sweep_and_a_batch_of_one_process_post_a_digest_once(
     await asyncio.gather(core.catch_up(), core.post_digests(day=DAY))
     core.close()
     assert [d.day for d in platform.posted] == [DAY]
+
+
+def test_a_fan_outs_bulk_progress_reads_what_one_channel_at_a_time_reads(store: Store) -> None:
+    # Defect caught: the bulk read (one scan for a fan-out of 64 channels or more)
+    # reading another channel's rows, the oldest row first, or missing a floor/pause.
+    ledger, claims = Ledger(store), Claims(store.db)
+    now = FakeClock().now
+    channels = [ChannelKey("slack", "T1", f"C{n:03d}") for n in range(70)]
+    for n, channel in enumerate(channels):
+        if n % 5 == 1:
+            ledger.record(channel, date(2026, 8, 20), LedgerEntry(DeliveryState.SENT), now=now)
+        if n % 5 in (1, 2):  # an interrupted digest, after a finished one or alone
+            entry = LedgerEntry(DeliveryState.POSTING, ("2608.00001",))
+            ledger.record(channel, DAY, entry, now=now)
+        if n % 5 == 3:
+            claims.note_paused(channel, paused=True, latest_complete=DAY)
+        if n % 5 == 4:
+            claims.note_paused(channel, paused=True, latest_complete=date(2026, 8, 19))
+            claims.note_paused(channel, paused=False, latest_complete=DAY)  # floor raised
+    one_by_one = {c: claims.progress_of([c])[c] for c in channels}
+    assert claims.progress_of(channels) == one_by_one
+    assert len({repr(p) for p in one_by_one.values()}) >= 4  # the states differ: it means something

@@ -27,11 +27,12 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from paperpost.bot import metrics
 from paperpost.bot.catalog.database import Connection, Database
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0  # a holder that stops renewing loses its claim after this
 RENEW_SECONDS = 15.0  # how often a holder renews while posting
+BULK_READ_THRESHOLD = 64  # channels from which one scan beats one query per channel
 BUSY_TIMEOUT = 60.0  # seconds a claim waits for SQLite's write lock
 
 
@@ -89,6 +91,12 @@ def _finished(entry: LedgerEntry) -> bool:
     return entry.state in (DeliveryState.SENT, DeliveryState.DROPPED) or entry.permanent
 
 
+def _decoded(rows: list[tuple[str, str]]) -> Iterator[tuple[date, LedgerEntry]]:
+    """Ledger rows read in bulk, decoded only as far as they are read."""
+    for day, value in rows:
+        yield date.fromisoformat(day), LedgerEntry.from_json(json.loads(value))
+
+
 def _ledger_rows(conn: Connection, channel: ChannelKey) -> Iterator[tuple[date, LedgerEntry]]:
     """The channel's ledger entries, newest featured day first."""
     prefix = f"{channel}|"
@@ -132,25 +140,48 @@ class Claims:
     # -- reading -------------------------------------------------------------
     def progress_of(self, channels: list[ChannelKey]) -> dict[ChannelKey, Progress]:
         with self._connect() as conn:
-            return {c: self._progress(conn, c) for c in channels}
+            if len(channels) < BULK_READ_THRESHOLD:
+                return {c: self._progress(conn, c) for c in channels}
+            # A fan-out: two queries in all rather than two per channel (on PostgreSQL a
+            # round trip each: planning 100,000 channels took 32 s).
+            wanted = {str(c): c for c in channels}
+            rows: dict[str, list[tuple[str, str]]] = {}
+            for key, value in conn.execute('SELECT key, value FROM "ledger" ORDER BY key DESC'):
+                name, _, day = key.rpartition("|")
+                if name in wanted:
+                    rows.setdefault(name, []).append((day, value))
+            floors = {c: (f, p) for c, f, p in self._claim_rows(conn, None)}
+            return {
+                c: self._summed(_decoded(rows.get(n, [])), floors.get(n)) for n, c in wanted.items()
+            }
+
+    def _claim_rows(self, conn: Connection, channel: ChannelKey | None) -> list[Any]:
+        where, args = ("WHERE channel = ?", (str(channel),)) if channel else ("", ())
+        try:
+            sql = f"SELECT channel, floor, paused_since FROM claims {where}"
+            return list(conn.execute(sql, args).fetchall())
+        except StoreError:  # no claims table (a read-only SQLite store): none yet
+            if self._db.dialect != "sqlite":
+                raise  # PostgreSQL creates it with the schema: this is a real failure
+            return []
 
     def _progress(self, conn: Connection, channel: ChannelKey) -> Progress:
+        found = self._claim_rows(conn, channel)
+        return self._summed(_ledger_rows(conn, channel), found[0][1:] if found else None)
+
+    @staticmethod
+    def _summed(
+        ledger: Iterable[tuple[date, LedgerEntry]], row: tuple[str, str] | None
+    ) -> Progress:
+        """A channel's progress from its ledger rows (newest first) and its claim row."""
         through: date | None = None
         unfinished: tuple[date, LedgerEntry] | None = None
-        for day, entry in _ledger_rows(conn, channel):
+        for day, entry in ledger:
             if _finished(entry):
                 through = day
                 break
             if unfinished is None and entry.paper_ids:
                 unfinished = (day, entry)
-        try:
-            row = conn.execute(
-                "SELECT floor, paused_since FROM claims WHERE channel = ?", (str(channel),)
-            ).fetchone()
-        except StoreError:  # no claims table (a read-only SQLite store): none yet
-            if self._db.dialect != "sqlite":
-                raise  # PostgreSQL creates it with the schema: this is a real failure
-            row = None
         floor = date.fromisoformat(row[0]) if row and row[0] else None
         if floor is not None and (through is None or floor > through):
             through = floor
