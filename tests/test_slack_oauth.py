@@ -676,3 +676,16 @@ async def test_a_button_press_edits_the_digest_with_the_teams_token(service: Ser
         assert response.status == 200
     await service.api.wait_for(lambda: service.api.calls_of("chat.update"))
     assert [c.token for c in service.api.calls_of("chat.update")] == [token]
+
+
+async def test_a_running_services_team_posts_book_their_slots_in_the_store(service: Service):
+    # Defect caught: `paperpost run` with OAuth pacing each team in memory only, so
+    # replicas multiply a workspace's SLACK_POSTS_PER_SECOND instead of sharing it.
+    await install(service, "T0ALPHA", "Alpha")
+    platform = service.runtime.platform
+    assert isinstance(platform, SlackPlatform)
+    _client, pacer = await platform._client_and_pacer("T0ALPHA")
+    await pacer.wait("C0ALPHA")
+    with service.core.store.db.connection() as conn:
+        booked = [name for (name,) in conn.execute("SELECT name FROM rate_slots").fetchall()]
+    assert booked == ["slack:T0ALPHA"]

@@ -128,9 +128,13 @@ def slack_platform(
     return SlackPlatform(client, sleep=sleep, pacer=pacer, presses=presses)
 
 
-def _oauth_platform(core: Core, config: Config, sleep: Sleep) -> SlackPlatform:
-    installations = store_installations(core, config)
-    clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
+def _oauth_platform(
+    core: Core, config: Config, sleep: Sleep, clients: TeamClients | None = None
+) -> SlackPlatform:
+    """Each team's digests with its own token, paced by its allowance shared in the store."""
+    if clients is None:
+        installations = store_installations(core, config)
+        clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
     return SlackPlatform(
         None, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses,
         team_clients=clients, shared_for=lambda team: shared_allowance(core, team),
@@ -238,12 +242,7 @@ async def start_slack(
             _commands=commands,
         )
 
-    if web_app is None:
-        web_app = web.Application(client_max_size=MAX_BODY)
-    add_slack_routes(web_app, bolt)
-    runner = await serve(web_app, host=config.host, port=config.port)
-    host, port = runner.addresses[0][:2]
-    url = f"http://{host}:{port}{EVENTS_PATH}"
+    web_app, runner, url = await _serve_routes(web_app, bolt, config)
     log.info("Slack: HTTP mode, listening on %s", url)
     return SlackRuntime(
         "http",
@@ -257,6 +256,19 @@ async def start_slack(
         buttons=buttons,
         _commands=commands,
     )
+
+
+async def _serve_routes(
+    web_app: web.Application | None, bolt: AsyncApp, config: Config
+) -> tuple[web.Application, web.AppRunner, str]:
+    """Slack's routes (/slack/events; with OAuth /slack/install and /slack/oauth_redirect)
+    on the given server app, or on one of their own; served, with the events URL."""
+    if web_app is None:  # (an aiohttp app with no state is falsy: no ``or`` here)
+        web_app = web.Application(client_max_size=MAX_BODY)
+    add_slack_routes(web_app, bolt)
+    runner = await serve(web_app, host=config.host, port=config.port)
+    host, port = runner.addresses[0][:2]
+    return web_app, runner, f"http://{host}:{port}{EVENTS_PATH}"
 
 
 async def _start_oauth(
@@ -278,9 +290,7 @@ async def _start_oauth(
     LinkCards(core, client).register(bolt)
     ChannelEvents(core).register(bolt)
     clients = TeamClients(installations, base_url=config.slack_api_url, sleep=sleep)
-    platform = SlackPlatform(
-        None, sleep=sleep, pacer=_pacer(config, sleep), presses=core.presses, team_clients=clients
-    )
+    platform = _oauth_platform(core, config, sleep, clients)
     buttons = SlackButtons(core.presses, client, team_clients=clients)  # edits: the team's token
     buttons.register(bolt)
     uninstalls = Uninstalls(core, installations)
@@ -293,12 +303,7 @@ async def _start_oauth(
         return SlackRuntime(
             "http", bolt, platform, buttons=buttons, installs=installs, _commands=commands
         )
-    if web_app is None:  # (an aiohttp app with no state is falsy: no ``or`` here)
-        web_app = web.Application(client_max_size=MAX_BODY)
-    add_slack_routes(web_app, bolt)  # /slack/events, /slack/install, /slack/oauth_redirect
-    runner = await serve(web_app, host=config.host, port=config.port)
-    host, port = runner.addresses[0][:2]
-    url = f"http://{host}:{port}{EVENTS_PATH}"
+    web_app, runner, url = await _serve_routes(web_app, bolt, config)
     return SlackRuntime(
         "http",
         bolt,
