@@ -155,9 +155,11 @@ async def test_a_burst_of_presses_is_a_few_edits_with_the_final_counts(
     await asyncio.gather(*(press(slack, message, paper, user=f"U{i:04d}") for i in range(40)))
     await asyncio.gather(*(press(slack, message, paper, user=f"U{i:04d}") for i in range(10)))
     await eventually(lambda: len(core.feedback.votes(CHANNEL)) == 30 and api.updates)
+    # The last press asks for its edit after its vote is stored: wait for the labels.
+    final = ["👍 Useful · 30", "🔖 Save"]
+    await eventually(lambda: labels(digest_messages(api)[0], paper) == final)
     await buttons(slack).edits.drain()
     assert 1 <= len(api.updates) <= 4
-    assert labels(digest_messages(api)[0], paper) == ["👍 Useful · 30", "🔖 Save"]
 
 
 async def test_a_resumed_digest_whose_parts_were_edited_posts_nothing_twice(
@@ -216,10 +218,15 @@ async def test_reactions_on_a_thread_reply_count_like_the_buttons(
         (paper, "like", "U0BOB0002"),
         (paper, "save", "U0ANA0001"),
     ]
+
+    def edited() -> Any:
+        return next(m for m in digest_messages(api) if m["ts"] == replies[0]["ts"])
+
+    # Each reaction asks for its edit after its vote is stored, so the second one may
+    # come after a drain: wait for the labels (read back, relabelled), not the drain.
+    await eventually(lambda: labels(edited(), paper) == ["👍 Useful · 1", "🔖 Save · 1"])
     await buttons(slack).edits.drain()
-    [edited] = [m for m in digest_messages(api) if m["ts"] == replies[0]["ts"]]
-    assert labels(edited, paper) == ["👍 Useful · 1", "🔖 Save · 1"]  # read back, relabelled
-    assert edited["metadata"] == replies[0]["metadata"]
+    assert edited()["metadata"] == replies[0]["metadata"]
     assert {u["ts"] for u in api.updates} == {replies[0]["ts"]}
     await react(slack, replies[0]["ts"], name="bookmark", added=False)
     await eventually(lambda: len(core.feedback.votes(CHANNEL)) == 1)
