@@ -52,7 +52,11 @@ class EditCoalescer(Generic[K]):
             self._last = {k: t for k, t in self._last.items() if t > cutoff}
         task = asyncio.create_task(self._run(key))
         self._tasks[key] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(key, None))
+        task.add_done_callback(lambda done: self._forget(key, done))
+
+    def _forget(self, key: K, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:  # not a newer task for the same message
+            del self._tasks[key]
 
     async def _run(self, key: K) -> None:
         while True:
@@ -70,6 +74,9 @@ class EditCoalescer(Generic[K]):
             except Exception:  # an edit is cosmetic: the votes are stored already
                 log.warning("editing message %s failed", key, exc_info=True)
             if key not in self._again:
+                # Forgotten here, not in the done callback (which runs later): a request
+                # made in between would join this finished task and be lost.
+                del self._tasks[key]
                 return
 
     async def drain(self) -> None:
