@@ -3,6 +3,7 @@ the core runs them off the event loop; replies are neutral ``Reply`` values."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from paperpost.bot.catalog.library import PaperLibrary
 from paperpost.bot.catalog.query import Query, parse_query
 from paperpost.bot.catalog.query_explain import why_reason
 from paperpost.bot.catalog.relevance import Suggestion
-from paperpost.bot.channels.grammar import FEEDBACK_COMMANDS, USAGE, Command
+from paperpost.bot.channels.grammar import CHANGES_CHANNEL, FEEDBACK_COMMANDS, USAGE, Command
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.plain_text import DAY_FORMAT, day_text, echo, plural, shorten
 from paperpost.bot.channels.registry import ChannelRegistry
@@ -88,8 +89,10 @@ class CommandHandlers:
             handler = lambda channel, command: feedback.run(channel, command, user, name)  # noqa: E731
         else:
             handler = getattr(self, "do_" + command.name)
+        changing = command.name in CHANGES_CHANNEL
         try:
-            reply = handler(channel, command)
+            with self._channels.changing() if changing else contextlib.nullcontext():
+                reply = handler(channel, command)
         except UserError as exc:
             return error(str(exc), command=command.name)
         return replace(reply, command=command.name)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+import os
+import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.channels.export_format import export_document, read_document
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.channels.settings import ChannelSettings
+from paperpost.bot.errors import StoreError
 
 BULK_READ_THRESHOLD = 64
+LOCK_WAIT = 10.0  # seconds a settings change waits for another one to finish
 
 
 class ChannelRegistry:
@@ -35,6 +39,26 @@ class ChannelRegistry:
             if k in wanted
         }
         return {key: found.get(key) or ChannelSettings() for key in keys}
+
+    @contextlib.contextmanager
+    def changing(self) -> Iterator[None]:
+        """Held while a command reads, changes and saves a channel's settings, so two
+        processes or replicas changing one channel at once never lose either change.
+        One lock for every channel (a file lock beside SQLite, a session advisory lock
+        on PostgreSQL): changes are rare and hold it for milliseconds."""
+        if self._store.db.dialect == "sqlite" and not os.access(self._store.data_dir, os.W_OK):
+            yield  # a read-only folder: no lock file, and the save fails in one line anyway
+            return
+        lock = self._store.db.singleton_lock("channel-settings")
+        deadline = time.monotonic() + LOCK_WAIT
+        while not lock.try_acquire():
+            if time.monotonic() > deadline:
+                raise StoreError("another settings change is taking too long: try again")
+            time.sleep(0.005)
+        try:
+            yield
+        finally:
+            lock.release()
 
     def save(self, key: ChannelKey, settings: ChannelSettings) -> None:
         self._table[str(key)] = settings.to_json()
