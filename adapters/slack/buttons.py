@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -247,8 +247,13 @@ class SlackButtons:
                 return
             await self.presses.set_vote(recorded.channel, recorded.papers[0], kind, user, cast=cast)
             key = (_str(item.get("channel")), _str(item.get("ts")), "")
-            if key not in self._latest:  # a press's blocks are as good; else read at edit time
-                self._latest[key] = _Pending(recorded.channel, [], "", None)
+            # A press's blocks are as good; else the message is read at edit time. A new
+            # object either way: an edit running now forgets only the state it used, so
+            # the edit this request asks for still finds one (the last vote showed).
+            existing = self._latest.get(key)
+            self._latest[key] = (
+                replace(existing) if existing else _Pending(recorded.channel, [], "", None)
+            )
             self.edits.request(key)
         except Exception:
             log.exception("reaction failed")
