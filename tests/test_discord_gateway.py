@@ -8,7 +8,6 @@ from pathlib import Path
 
 import discord
 import pytest
-from discord.gateway import DiscordWebSocket
 
 from paperpost.adapters.discord import DiscordRuntime, start_discord
 from paperpost.bot.app import Paperpost
@@ -16,6 +15,7 @@ from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config
 from paperpost.bot.delivery.outbox import Outcome
 from paperpost.bot.papers.snapshot import BundledSnapshot
+from tests.discord_harness import served
 from tests.fakes.discord_fake import (
     APP_ID,
     BOT_ID,
@@ -37,12 +37,8 @@ async def no_sleep(_seconds: float) -> None:
 
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    # start_discord aims discord.py's class attributes at the fake; put them back after.
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", DiscordWebSocket.DEFAULT_GATEWAY)
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
+    async with served(monkeypatch) as server:
+        yield server
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
-import discord
 import pytest
-from discord.gateway import DiscordWebSocket
 
 from paperpost.adapters.discord import DiscordPlatform, fetch_application_id, open_discord_platform
 from paperpost.bot.channels.key import ChannelKey
@@ -20,6 +18,7 @@ from paperpost.bot.delivery.claims import ClaimLost
 from paperpost.bot.delivery.digest import Digest, DigestEntry
 from paperpost.bot.errors import DeliveryError, UserError
 from paperpost.bot.papers.model import Paper, papers_from_hf_day
+from tests.discord_harness import served
 from tests.fakes.discord_fake import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, embed_problems
 
 DAY = date(2026, 8, 21)
@@ -29,11 +28,8 @@ MESSAGES = rf"/channels/{CHANNEL_ID}/messages"
 
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", DiscordWebSocket.DEFAULT_GATEWAY)
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
+    async with served(monkeypatch) as server:
+        yield server
 
 
 @pytest.fixture

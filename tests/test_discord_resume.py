@@ -17,9 +17,7 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
-import discord
 import pytest
-from discord.gateway import DiscordWebSocket
 
 from paperpost.adapters.discord import DiscordPlatform, open_discord_platform
 from paperpost.bot.channels.key import ChannelKey
@@ -27,6 +25,7 @@ from paperpost.bot.config import Config
 from paperpost.bot.delivery.digest import Digest, DigestEntry
 from paperpost.bot.errors import DeliveryError
 from paperpost.bot.papers.model import Paper, papers_from_hf_day
+from tests.discord_harness import served
 from tests.fakes.discord_fake import CHANNEL_ID, GUILD_ID, FakeDiscord
 
 DAY = date(2026, 8, 21)
@@ -54,11 +53,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> AsyncIterator[FakeDiscord]:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", DiscordWebSocket.DEFAULT_GATEWAY)
-    server = await FakeDiscord(nonce_window=WINDOW, clock=clock).start()
-    yield server
-    await server.close()
+    async with served(monkeypatch, nonce_window=WINDOW, clock=clock) as server:
+        yield server
 
 
 @pytest.fixture

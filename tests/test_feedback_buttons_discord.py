@@ -10,17 +10,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
-from discord.gateway import DiscordWebSocket
 
-from paperpost.adapters.discord import DiscordRuntime, start_discord
+from paperpost.adapters.discord import DiscordRuntime
 from paperpost.adapters.discord.buttons import DiscordVotes
 from paperpost.bot.app import Paperpost
 from paperpost.bot.channels.key import ChannelKey
 from paperpost.bot.config import Config
 from paperpost.bot.feedback.edits import EditCoalescer
 from paperpost.bot.papers.snapshot import BundledSnapshot
+from tests.discord_harness import connected, served
 from tests.fakes.discord_fake import CHANNEL_ID, GUILD_ID, FakeDiscord
 
 DAY = date(2026, 8, 21)
@@ -33,11 +32,8 @@ async def no_sleep(_seconds: float) -> None:
 
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", DiscordWebSocket.DEFAULT_GATEWAY)
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
+    async with served(monkeypatch) as server:
+        yield server
 
 
 @pytest.fixture
@@ -51,13 +47,7 @@ async def core(tmp_path: Path) -> AsyncIterator[Paperpost]:
 
 
 async def connect(fake: FakeDiscord, core: Paperpost, tmp_path: Path) -> DiscordRuntime:
-    config = Config(
-        data_dir=tmp_path / "data", discord_bot_token="fake-token",
-        discord_api_url=fake.api_url, discord_gateway_url=fake.gateway_url,
-        discord_guild_id=GUILD_ID,
-    )  # fmt: skip
-    running = await start_discord(core, config, guild_ready_timeout=0.05)
-    await running.wait_ready(timeout=10)
+    running = await connected(fake, core, tmp_path)
     votes = running.client.votes
     votes.edits = EditCoalescer(votes._edit, per_message=0.3, gap=0.0)  # quicker than 1 s
     return running

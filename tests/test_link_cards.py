@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import discord
 import pytest
-from discord.gateway import DiscordWebSocket
 
-from paperpost.adapters.discord import DiscordRuntime, start_discord
+from paperpost.adapters.discord import DiscordRuntime
 from paperpost.adapters.discord.context_menu import MENU_NAME, NO_LINKS
 from paperpost.adapters.slack import SlackRuntime, render_reply, start_slack
 from paperpost.bot.app import Paperpost
@@ -26,6 +24,7 @@ from paperpost.bot.channels.replies import Reply
 from paperpost.bot.config import Config
 from paperpost.bot.papers.paper_api import UpstreamPapers
 from paperpost.bot.papers.snapshot import BundledSnapshot
+from tests.discord_harness import connected, served
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_fake import CHANNEL_ID, EPHEMERAL, GUILD_ID, FakeDiscord, embed_problems
 from tests.fakes.hf_server import FakeHFServer
@@ -182,24 +181,15 @@ async def test_a_hostile_title_stays_inert_in_a_slack_card(
 # -- Discord ---------------------------------------------------------------------------
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", DiscordWebSocket.DEFAULT_GATEWAY)
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
+    async with served(monkeypatch) as server:
+        yield server
 
 
 @pytest.fixture
 async def runtime(
     fake: FakeDiscord, core: Paperpost, tmp_path: Path
 ) -> AsyncIterator[DiscordRuntime]:
-    config = Config(
-        data_dir=tmp_path / "data", discord_bot_token="fake-token",
-        discord_api_url=fake.api_url, discord_gateway_url=fake.gateway_url,
-        discord_guild_id=GUILD_ID,
-    )  # fmt: skip
-    running = await start_discord(core, config, guild_ready_timeout=0.05)
-    await running.wait_ready(timeout=10)
+    running = await connected(fake, core, tmp_path)
     yield running
     await running.stop()
 

@@ -15,11 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import discord
 import pytest
-from discord.gateway import DiscordWebSocket
 
-from paperpost.adapters.discord import DiscordRuntime, start_discord
+from paperpost.adapters.discord import DiscordRuntime
 from paperpost.adapters.slack import SlackRuntime, start_slack
 from paperpost.adapters.slack.roundup import EVENT_TYPE
 from paperpost.bot.app import Paperpost
@@ -30,6 +28,7 @@ from paperpost.bot.delivery.weekly import RoundupOutcome
 from paperpost.bot.papers.model import Paper
 from paperpost.bot.papers.snapshot import BundledSnapshot
 from tests.conftest import FakeClock, no_sleep
+from tests.discord_harness import connected, served
 from tests.fakes.discord_fake import CHANNEL_ID, GUILD_ID, FakeDiscord
 from tests.fakes.slack_api import (
     BOT_TOKEN,
@@ -199,24 +198,15 @@ async def test_slack_channel_deleted_forgets_that_channel_only(
 # -- Discord --------------------------------------------------------------------------
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", DiscordWebSocket.DEFAULT_GATEWAY)
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
+    async with served(monkeypatch) as server:
+        yield server
 
 
 @pytest.fixture
 async def runtime(
     fake: FakeDiscord, core: Paperpost, tmp_path: Path
 ) -> AsyncIterator[DiscordRuntime]:
-    config = Config(
-        data_dir=tmp_path / "data", discord_bot_token="fake-token",
-        discord_api_url=fake.api_url, discord_gateway_url=fake.gateway_url,
-        discord_guild_id=GUILD_ID,
-    )  # fmt: skip
-    running = await start_discord(core, config, guild_ready_timeout=0.05)
-    await running.wait_ready(timeout=10)
+    running = await connected(fake, core, tmp_path)
     yield running
     await running.stop()
 
