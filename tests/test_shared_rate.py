@@ -12,8 +12,6 @@ import pytest
 from paperpost.bot.catalog.store import Store
 from paperpost.bot.delivery.shared_rate import SharedRate
 
-pytestmark = pytest.mark.usefixtures("database_url")
-
 INTERVAL = 0.01  # 100 posts per second for the workspace
 BOOKINGS = 60
 
@@ -21,9 +19,9 @@ BOOKINGS = 60
 def test_replicas_booking_at_once_share_one_schedule(tmp_path: Path, database_url: str | None):
     # Defect caught: a booking that reads and writes the slot outside one locked
     # transaction (two replicas get the same slot: the workspace's rate multiplied).
-    stores = [Store(tmp_path / f"r{i}", database_url) for i in range(3)]
-    if database_url is None:  # one folder for every process on SQLite
-        stores = [Store(tmp_path / "shared") for _ in range(3)]
+    # Replicas on PostgreSQL each have a folder of their own; on SQLite they share one.
+    folders = [f"r{i}" for i in range(3)] if database_url else ["shared"] * 3
+    stores = [Store(tmp_path / folder, database_url) for folder in folders]
     now = 1_000.0
     slots: list[float] = []
     lock = threading.Lock()
